@@ -1,0 +1,3 @@
+"""The root URL: `?Action=...` is the Volcengine-compatible API; without one, the web pages."""
+
+urlpatterns = []

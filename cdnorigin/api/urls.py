@@ -1,0 +1,7 @@
+"""`/api/v1/cdn/` resources of the cdnorigin app."""
+
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter(trailing_slash=True)
+
+urlpatterns = router.urls

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CdnOriginConfig(AppConfig):
+    name = "cdnorigin"
+    verbose_name = "CDN origin statistics"

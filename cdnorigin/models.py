@@ -1,0 +1,175 @@
+"""Tables of the Volcengine-compatible origin statistics.
+
+`OriginSample` rows (one per domain and minute, with per-status counts) are the truth; the
+`OriginRollup` rows at 5 minutes, hours and days are derived and can be rebuilt from them.
+`DirtyOriginBucket` lists the 5-minute buckets whose rollups (and their hour and day) are stale.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Domain(models.Model):
+    name = models.CharField(max_length=253, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class OriginSample(models.Model):
+    """All origin traffic of one domain in one minute (`minute` is the minute's start, UTC)."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="samples")
+    minute = models.DateTimeField()
+    flux = models.BigIntegerField(validators=[MinValueValidator(0)], help_text="bytes")
+    pv = models.BigIntegerField(validators=[MinValueValidator(0)], help_text="requests")
+
+    class Meta:
+        ordering = ["domain_id", "minute"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "minute"], name="origin_sample_per_minute"),
+            models.CheckConstraint(condition=models.Q(flux__gte=0, pv__gte=0), name="origin_sample_non_negative"),
+        ]
+        indexes = [models.Index(fields=["minute"], name="origin_sample_minute")]
+
+    def __str__(self):
+        return f"{self.domain} @ {self.minute:%Y-%m-%d %H:%M}"
+
+
+class OriginStatusCount(models.Model):
+    sample = models.ForeignKey(OriginSample, on_delete=models.CASCADE, related_name="status_counts")
+    code = models.PositiveSmallIntegerField(validators=[MinValueValidator(100), MaxValueValidator(599)])
+    count = models.BigIntegerField(validators=[MinValueValidator(0)])
+
+    class Meta:
+        ordering = ["sample_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["sample", "code"], name="origin_status_per_sample"),
+            models.CheckConstraint(
+                condition=models.Q(code__gte=100, code__lte=599, count__gte=0), name="origin_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code}: {self.count}"
+
+
+class Interval(models.TextChoices):
+    FIVE_MINUTES = "5min"
+    HOUR = "hour"
+    DAY = "day"
+
+
+class OriginRollup(models.Model):
+    """Sums of one domain over one period, with the largest 5-minute sums inside it.
+
+    `status` maps a three-digit code (as a string) to its count. Hour and day periods start at
+    local clock boundaries in INSIGHTS_TIME_ZONE.
+    """
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="+")
+    interval = models.CharField(max_length=8, choices=Interval.choices)
+    start = models.DateTimeField()
+    flux = models.BigIntegerField(default=0)
+    pv = models.BigIntegerField(default=0)
+    peak_flux_5m = models.BigIntegerField(default=0)
+    peak_pv_5m = models.BigIntegerField(default=0)
+    status = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["domain_id", "interval", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "interval", "start"], name="origin_rollup_bucket"),
+        ]
+        indexes = [models.Index(fields=["interval", "start"], name="origin_rollup_interval_start")]
+
+    def __str__(self):
+        return f"{self.domain_id} {self.interval} @ {self.start:%Y-%m-%d %H:%M}"
+
+
+class DirtyOriginBucket(models.Model):
+    """A domain's 5-minute bucket (UTC start) whose rollups, and its hour's and day's, are stale."""
+
+    domain_pk = models.BigIntegerField()  # no FK: the domain may be deleted meanwhile
+    start = models.DateTimeField()
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["marked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain_pk", "start"], name="dirty_origin_bucket"),
+        ]
+
+    def __str__(self):
+        return f"domain {self.domain_pk} @ {self.start:%Y-%m-%d %H:%M}"
+
+
+class CdnAccount(models.Model):
+    """A CDN API account. A main account sees every domain; a sub-account only its grants."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cdn_account")
+    is_sub_account = models.BooleanField(default=False)
+    domains = models.ManyToManyField(Domain, through="DomainGrant", related_name="accounts", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+        verbose_name = "CDN account"
+
+    def __str__(self):
+        kind = "sub-account" if self.is_sub_account else "main account"
+        return f"{self.user} ({kind})"
+
+
+class DomainGrant(models.Model):
+    account = models.ForeignKey(CdnAccount, on_delete=models.CASCADE, related_name="grants")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="grants")
+
+    class Meta:
+        ordering = ["account_id", "domain__name"]
+        constraints = [models.UniqueConstraint(fields=["account", "domain"], name="domain_grant_once")]
+
+    def __str__(self):
+        return f"{self.account.user} -> {self.domain}"
+
+
+class AccessKey(models.Model):
+    """An AK/SK pair. The SK must stay readable to verify HMAC signatures, so it is stored as
+    issued; it is never shown again after `create_access_key` prints it (not in the admin either)."""
+
+    account = models.ForeignKey(CdnAccount, on_delete=models.CASCADE, related_name="access_keys")
+    access_key_id = models.CharField(max_length=64, unique=True)
+    secret = models.CharField(max_length=128, editable=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "access key"
+
+    def __str__(self):
+        return self.access_key_id
+
+
+class ImportedLog(models.Model):
+    """A log file already turned into samples, known by its content hash so it is not counted twice."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="imported_logs")
+    sha256 = models.CharField(max_length=64, unique=True)
+    file_name = models.CharField(max_length=1000)
+    lines = models.BigIntegerField(default=0)
+    samples = models.BigIntegerField(default=0)
+    skipped = models.BigIntegerField(default=0)
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.sha256[:12]})"

@@ -1,0 +1,15 @@
+"""URL map: admin, the ingest API, the Zadig endpoints, and the root (Volcengine action or pages)."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from insights.api.errors import openapi_not_found
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/cdn/", include("cdnorigin.api.urls")),
+    path("api/v1/", include("insights.api.urls")),
+    path("openapi/statistics/", include("insights.api.zadig_urls")),
+    re_path(r"^openapi/", openapi_not_found),
+    path("", include("cdnorigin.api.root_urls")),
+]

@@ -1,0 +1,62 @@
+"""Errors of the two REST families, rendered by one handler.
+
+Under `/openapi/` every error is Zadig's envelope
+`{"type":"error","message":<reason>,"code":<status>,"description":<what>,"extra":{}}`;
+under `/api/v1/` errors keep DRF's usual shape (field -> messages).
+"""
+
+from http import HTTPStatus
+
+from django.http import JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+OPENAPI_PREFIX = "/openapi/"
+
+
+class ZadigError(exceptions.APIException):
+    """A Zadig-endpoint error; `description` names the parameter that is wrong."""
+
+    status_code = 400
+
+    def __init__(self, description: str, status: int = 400):
+        self.status_code = status
+        super().__init__(detail=description)
+
+
+def zadig_body(status: int, description: str) -> dict:
+    return {
+        "type": "error",
+        "message": HTTPStatus(status).phrase,
+        "code": status,
+        "description": description,
+        "extra": {},
+    }
+
+
+def _describe(detail) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_describe(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_describe(item) for item in detail)
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    request = context.get("request")
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        exc = exceptions.ParseError("The body must be JSON (Content-Type: application/json).")
+    response = drf_exception_handler(exc, context)
+    if request is None or not request.path.startswith(OPENAPI_PREFIX):
+        return response
+    if response is None:
+        return None  # not an API exception: Django's 500 handler answers (and logs it)
+    body = zadig_body(response.status_code, _describe(exc.detail if hasattr(exc, "detail") else exc))
+    headers = {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
+    return Response(body, status=response.status_code, headers=headers)
+
+
+def openapi_not_found(request, *args, **kwargs):
+    """Unknown paths under /openapi/ answer in the envelope, not with an HTML page."""
+    return JsonResponse(zadig_body(404, f"No endpoint at {request.path}."), status=404)

@@ -1,0 +1,3 @@
+"""`/openapi/statistics/...`: the Zadig-compatible statistics."""
+
+urlpatterns = []

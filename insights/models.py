@@ -1,0 +1,331 @@
+"""Tables of the Zadig-compatible insights: raw facts, their daily rollups, and API tokens.
+
+Raw rows (runs, jobs, rollbacks) are the truth; `DailyJobStat` is derived from them and can be
+rebuilt at any time. `DirtyJobDay` lists the (project, day) buckets whose rollup is out of date.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+key_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    "Use letters, digits, '-', '_' and '.', starting with a letter or digit.",
+)
+
+
+class Project(models.Model):
+    key = models.CharField(max_length=64, unique=True, validators=[key_validator])
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.key
+
+
+class Cluster(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Environment(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="environments")
+    name = models.CharField(max_length=200)
+    production = models.BooleanField(default=False)
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="environments")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project__key", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="environment_unique_per_project"),
+        ]
+
+    def __str__(self):
+        return f"{self.project.key}/{self.name}"
+
+
+class Service(models.Model):
+    class Type(models.TextChoices):
+        K8S = "k8s"
+        HELM = "helm"
+        HELM_CHART = "helm_chart"
+        VM = "vm"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=200)
+    service_type = models.CharField(max_length=16, choices=Type.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project__key", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="service_unique_per_project"),
+        ]
+
+    def __str__(self):
+        return f"{self.project.key}/{self.name}"
+
+
+class Workflow(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="workflows")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project__key", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="workflow_unique_per_project"),
+        ]
+
+    def __str__(self):
+        return f"{self.project.key}/{self.name}"
+
+
+class Artifact(models.Model):
+    class Type(models.TextChoices):
+        IMAGE = "image"
+        FILE = "file"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="artifacts")
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=8, choices=Type.choices)
+    uri = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "created_at"], name="artifact_project_created")]
+
+    def __str__(self):
+        return f"{self.project.key}/{self.name}"
+
+
+class Status(models.TextChoices):
+    """Shared by runs and jobs. Only final statuses are counted (passed, failed, timeout)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    RUNNING = "running"
+
+
+FINAL_STATUSES = (Status.PASSED, Status.FAILED, Status.TIMEOUT)
+
+
+class WorkflowRun(models.Model):
+    """One execution of a workflow, keyed by the CI system's own id so re-posts replace it."""
+
+    id = models.CharField(primary_key=True, max_length=200)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    created_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["project", "created_at"], name="run_project_created")]
+
+    def __str__(self):
+        return self.id
+
+
+class Job(models.Model):
+    class Type(models.TextChoices):
+        BUILD = "build"
+        DEPLOY = "deploy"
+        TEST = "test"
+        OTHER = "other"
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="jobs")
+    # Denormalised from the run so the daily statistics read one table by (project, type, time).
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="jobs")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=8, choices=Type.choices)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
+    test_module = models.CharField(max_length=200, blank=True, default="")
+    case_count = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_id", "position", "id"]
+        indexes = [
+            models.Index(fields=["project", "type", "started_at"], name="job_project_type_started"),
+            models.Index(fields=["type", "started_at"], name="job_type_started"),
+            models.Index(fields=["project", "test_module", "started_at"], name="job_test_module_latest"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(finished_at__isnull=True)
+                | models.Q(started_at__isnull=True)
+                | models.Q(finished_at__gte=models.F("started_at")),
+                name="job_finished_after_started",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.run_id}/{self.name}"
+
+
+class TestModule(models.Model):
+    """A project's test module; `case_count` is the one its latest test job reported."""
+
+    __test__ = False  # not a pytest test class
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="test_modules")
+    name = models.CharField(max_length=200)
+    case_count = models.PositiveIntegerField(default=0)
+    reported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project__key", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="test_module_unique_per_project"),
+        ]
+
+    def __str__(self):
+        return f"{self.project.key}/{self.name}"
+
+
+class Rollback(models.Model):
+    """A rollback of a service, as Zadig reports it; environment and service may since be gone."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="rollbacks")
+    env_name = models.CharField(max_length=200)
+    env_type = models.CharField(max_length=64, blank=True, default="")
+    production = models.BooleanField(default=False)
+    operation_type = models.CharField(max_length=64, blank=True, default="")
+    service_name = models.CharField(max_length=200)
+    service_type = models.CharField(max_length=16, blank=True, default="")
+    create_by_uid = models.CharField(max_length=200, blank=True, default="")
+    create_by_account = models.CharField(max_length=200, blank=True, default="")
+    create_by_name = models.CharField(max_length=200, blank=True, default="")
+    create_by_identity_type = models.CharField(max_length=64, blank=True, default="")
+    create_time = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-create_time", "-id"]
+        indexes = [
+            models.Index(fields=["create_time", "id"], name="rollback_time"),
+            models.Index(fields=["project", "create_time", "id"], name="rollback_project_time"),
+            models.Index(fields=["env_name", "create_time"], name="rollback_env_time"),
+            models.Index(fields=["service_name", "create_time"], name="rollback_service_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.project.key}/{self.env_name}/{self.service_name} @ {self.create_time:%Y-%m-%d %H:%M}"
+
+
+class ServiceSnapshot(models.Model):
+    """The service as it was before (`origin`) or after (`update`) a rollback."""
+
+    class Role(models.TextChoices):
+        ORIGIN = "origin", "before (origin_service)"
+        UPDATE = "update", "after (update_service)"
+
+    rollback = models.ForeignKey(Rollback, on_delete=models.CASCADE, related_name="snapshots")
+    role = models.CharField(max_length=8, choices=Role.choices)
+    service_name = models.CharField(max_length=200, blank=True, default="")
+    release_name = models.CharField(max_length=200, blank=True, default="")
+    containers = models.JSONField(default=list, blank=True)
+    rendered_yaml = models.TextField(blank=True, default="")
+    values_yaml = models.TextField(blank=True, default="")
+    override_values = models.TextField(blank=True, default="")
+    update_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["rollback_id", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["rollback", "role"], name="snapshot_one_per_role"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_role_display()} of rollback {self.rollback_id}"
+
+
+class JobKind(models.TextChoices):
+    """The rollup's job kinds: a production deploy is counted both as deploy and as release."""
+
+    BUILD = "build"
+    DEPLOY = "deploy"
+    RELEASE = "release", "deploy to production"
+    TEST = "test"
+
+
+class DailyJobStat(models.Model):
+    """Counted jobs of one kind, per project and local day; recomputed whole, never incremented."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    kind = models.CharField(max_length=8, choices=JobKind.choices)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    timeout = models.PositiveIntegerField(default=0)
+    # Sum of finished_at - started_at over counted jobs, in microseconds (exact for the mean).
+    duration_us = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project_id", "day", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "day", "kind"], name="daily_job_stat_bucket"),
+        ]
+        indexes = [models.Index(fields=["kind", "day"], name="daily_job_stat_kind_day")]
+
+    def __str__(self):
+        return f"{self.project_id} {self.day} {self.kind}"
+
+
+class DirtyJobDay(models.Model):
+    """A (project, local day) whose rollup rows must be recomputed from raw jobs."""
+
+    project_pk = models.BigIntegerField()  # no FK: the project may be deleted meanwhile
+    day = models.DateField()
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["marked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project_pk", "day"], name="dirty_job_day_bucket"),
+        ]
+
+    def __str__(self):
+        return f"project {self.project_pk} on {self.day}"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 is stored, so a leaked database reveals no token."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False, help_text="First characters, to tell tokens apart.")
+    read_only = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"

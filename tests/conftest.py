@@ -1,0 +1,26 @@
+"""Shared fixtures: API clients holding a write token, a read-only token, or none."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from insights.tokens import create_api_token
+
+
+@pytest.fixture
+def api_client(db):
+    """A client whose requests carry a write token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {create_api_token('writer')}")
+    return client
+
+
+@pytest.fixture
+def read_only_client(db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {create_api_token('reader', read_only=True)}")
+    return client
+
+
+@pytest.fixture
+def anonymous_client(db):
+    return APIClient()
