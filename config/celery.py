@@ -1,11 +1,38 @@
-"""The Celery application; tasks are discovered in each app's `tasks.py`."""
+"""The Celery application; tasks are discovered in each app's `tasks.py`.
+
+The beat schedule is fixed here rather than in django-celery-beat's tables: it is part of how the
+service stays correct (the sweep) and how it bounds storage (the purge), so it is reviewed and
+versioned with the code, and beat needs no database of its own. Every entry is a crontab with an
+`expires`, so runs that fall behind are dropped instead of piling up.
+"""
 
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("insights_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Catches buckets whose on-commit task was lost (broker down, worker killed): every minute.
+    "sweep-dirty-job-days": {
+        "task": "insights.tasks.recompute_dirty_job_days",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "sweep-dirty-origin-buckets": {
+        "task": "cdnorigin.tasks.recompute_dirty_origin_buckets",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    # Drops origin rows past CDN_RETENTION_DAYS, daily in the quiet hours.
+    "purge-expired-origin-data": {
+        "task": "cdnorigin.tasks.purge_expired_origin_data",
+        "schedule": crontab(minute=17, hour=3),
+        "options": {"expires": 3600},
+    },
+}

@@ -3,10 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from config.health import healthz
 from insights.api.errors import openapi_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("api/v1/cdn/", include("cdnorigin.api.urls")),
     path("api/v1/", include("insights.api.urls")),
     path("openapi/statistics/", include("insights.api.zadig_urls")),
