@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format venv migrate
+.PHONY: run serve test lint format venv migrate
 
 venv: $(STAMP)
 
@@ -22,6 +22,18 @@ run: migrate
 	$(BIN)/python manage.py ensure_admin
 	@echo "Serving on http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
 	$(BIN)/python manage.py runserver --insecure 127.0.0.1:8000
+
+# Production-like on one machine: gunicorn, a Celery worker and beat, against DATABASE_URL and
+# CELERY_BROKER_URL (both required). Ctrl-C stops all three.
+serve: migrate
+	@test -n "$$CELERY_BROKER_URL" || { echo "serve needs CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"; exit 2; }
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A config worker --loglevel INFO --concurrency 2 & \
+	$(BIN)/celery -A config beat --loglevel INFO --schedule "$${TMPDIR:-/tmp}/insights-celerybeat-schedule" & \
+	$(BIN)/gunicorn config.wsgi:application --bind "$${BIND:-127.0.0.1:8000}" --workers "$${WEB_CONCURRENCY:-3}" \
+	  --access-logfile - ; \
+	wait
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
