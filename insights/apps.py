@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class InsightsConfig(AppConfig):
     name = "insights"
     verbose_name = "Delivery insights"
+
+    def ready(self):
+        # Connects the handlers that keep rollups current on one-by-one edits (admin, shell).
+        from insights import signals  # noqa: F401

@@ -159,8 +159,10 @@ class Job(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
-    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
+    # RESTRICT, not PROTECT: an environment or service that jobs name cannot be deleted alone (that
+    # would rewrite history), but deleting the whole project still cascades through both.
+    environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.RESTRICT, related_name="jobs")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.RESTRICT, related_name="jobs")
     test_module = models.CharField(max_length=200, blank=True, default="")
     case_count = models.PositiveIntegerField(null=True, blank=True)
 

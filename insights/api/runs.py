@@ -1,0 +1,203 @@
+"""`/api/v1/workflow-runs/`: POST one run or a list (each replaces any run with its id), GET list/retrieve.
+
+The serializers here check shape only (types, choices, times with offsets, which fields a status
+requires); `insights.ingest` checks what needs the database and writes the batch.
+"""
+
+from datetime import UTC, datetime
+
+import django_filters as filters
+from django.db.models import Prefetch
+from django.utils.dateparse import parse_datetime
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from insights.api.filters import AwareDateTimeFilter, MultiValueCharFilter, MultiValueChoiceFilter
+from insights.api.serializers import (
+    BatchListSerializer,
+    PositionalListSerializer,
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    StrictChoiceField,
+)
+from insights.ingest import ingest_workflow_runs
+from insights.models import FINAL_STATUSES, Job, Status, WorkflowRun
+
+MAX_POSITIVE_INT = 2_147_483_647
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an explicit offset (or Z); a naive time is ambiguous, so it is refused (team rule)."""
+
+    default_error_messages = {
+        "invalid": "Enter an ISO 8601 date-time with an offset, e.g. 2022-08-01T10:00:00+08:00.",
+        "naive": "The date-time must carry an offset (e.g. +08:00 or Z).",
+        "range": "The date-time must lie between the years 1970 and 9999.",
+    }
+    # Day arithmetic in any zone stays inside datetime's range for these instants.
+    EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+    LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("invalid")
+        try:
+            parsed = parse_datetime(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail("invalid")
+        if parsed.tzinfo is None:
+            self.fail("naive")
+        try:
+            in_range = self.EARLIEST <= parsed <= self.LATEST
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            self.fail("range")
+        return parsed
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: no numeric string, no 2.0, no boolean (a count written as text is a client bug)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JobInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    name = StrictCharField(max_length=200)
+    type = StrictChoiceField(choices=Job.Type.choices)
+    status = StrictChoiceField(choices=Status.choices)
+    started_at = AwareDateTimeField(required=False, allow_null=True)
+    finished_at = AwareDateTimeField(required=False, allow_null=True)
+    environment = StrictCharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    service = StrictCharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    test_module = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    case_count = StrictIntegerField(min_value=0, max_value=MAX_POSITIVE_INT, required=False, allow_null=True)
+
+    class Meta:
+        list_serializer_class = PositionalListSerializer
+
+    def validate(self, attrs):
+        """A counted job needs both times (its day and duration come from them); a test job its module."""
+        errors = {}
+        if attrs["status"] in FINAL_STATUSES:
+            for field in ("started_at", "finished_at"):
+                if attrs.get(field) is None:
+                    errors[field] = [f"Required when status is {attrs['status']!r}."]
+        started, finished = attrs.get("started_at"), attrs.get("finished_at")
+        if started is not None and finished is not None and finished < started:
+            errors["finished_at"] = ["Must not be earlier than started_at."]
+        if attrs["type"] == Job.Type.TEST and not attrs.get("test_module"):
+            errors["test_module"] = ["Required for a job of type 'test'."]
+        if errors:
+            raise ValidationError(errors)
+        return attrs
+
+
+class WorkflowRunInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """A run as a CI system posts it; a list goes through the team's BatchListSerializer (at most
+    INGEST_MAX_BATCH items, one error entry per item, an id only once)."""
+
+    batch_key = ("id",)
+    id = StrictCharField(max_length=200)
+    project = StrictCharField(max_length=64, help_text="project key")
+    workflow = StrictCharField(max_length=200, help_text="workflow name; created when unknown")
+    status = StrictChoiceField(choices=Status.choices)
+    created_at = AwareDateTimeField()
+    jobs = JobInputSerializer(many=True, required=False)
+
+    class Meta:
+        list_serializer_class = BatchListSerializer
+
+    def validate(self, attrs):
+        attrs.setdefault("jobs", [])
+        return attrs
+
+
+class JobSerializer(serializers.ModelSerializer):
+    environment = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    service = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "name",
+            "type",
+            "status",
+            "started_at",
+            "finished_at",
+            "environment",
+            "service",
+            "test_module",
+            "case_count",
+        ]
+        read_only_fields = fields
+
+
+class WorkflowRunSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    workflow = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    jobs = JobSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WorkflowRun
+        fields = ["id", "project", "workflow", "status", "created_at", "received_at", "jobs"]
+        read_only_fields = fields
+
+
+class WorkflowRunFilterSet(filters.FilterSet):
+    """`?project=<key>&workflow=<name>&status=&created_at__gte=...` (repeatable; times with offset)."""
+
+    id = MultiValueCharFilter()
+    project = MultiValueCharFilter(field_name="project__key", label="project key")
+    workflow = MultiValueCharFilter(field_name="workflow__name", label="workflow name")
+    status = MultiValueChoiceFilter(choices=Status.choices)
+    created_at__gte = AwareDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_at__gt = AwareDateTimeFilter(field_name="created_at", lookup_expr="gt")
+    created_at__lte = AwareDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_at__lt = AwareDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = WorkflowRun
+        fields = []
+
+
+class WorkflowRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """POST one run or a list of at most INGEST_MAX_BATCH (201 when any run is new, 200 when all
+    replaced stored runs); GET lists runs newest first, GET `<id>/` one run with its jobs."""
+
+    queryset = (
+        WorkflowRun.objects.select_related("project", "workflow")
+        .prefetch_related(
+            Prefetch("jobs", queryset=Job.objects.select_related("environment", "service").order_by("position", "id"))
+        )
+        .order_by("-created_at", "id")
+    )
+    serializer_class = WorkflowRunSerializer
+    filterset_class = WorkflowRunFilterSet
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at", "id"]
+    lookup_value_regex = r"[^/]+"
+
+    def get_object(self):
+        # A NUL (%00) can be in no stored id, and PostgreSQL refuses it in a query.
+        if "\x00" in self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""):
+            raise NotFound()
+        return super().get_object()
+
+    def create(self, request, *args, **kwargs):
+        many = isinstance(request.data, list)
+        payload = WorkflowRunInputSerializer(data=request.data, many=many)
+        payload.is_valid(raise_exception=True)
+        try:
+            runs = ingest_workflow_runs(payload.validated_data if many else [payload.validated_data])
+        except ValidationError as exc:
+            raise exc if many else ValidationError(exc.detail[0]) from None
+        body = WorkflowRunSerializer(runs, many=True).data
+        answer = status.HTTP_201_CREATED if any(run.created for run in runs) else status.HTTP_200_OK
+        return Response(body if many else body[0], status=answer)

@@ -1,0 +1,32 @@
+"""`python manage.py rebuild_rollups [--since YYYY-MM-DD]`: recompute every derived table from raw rows."""
+
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cdnorigin import rollups as origin_rollups
+from insights import rollups as insights_rollups
+
+
+def since_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--since takes a local calendar day as YYYY-MM-DD, not {text!r}") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Rebuild the insights daily job rollup and test modules, and the CDN origin rollups, from raw rows "
+        "(only days from --since on, if given). Safe to run while the service is up."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--since", type=str, help="first local day (YYYY-MM-DD) to rebuild; default: all")
+
+    def handle(self, *args, since=None, **options):
+        first = since_date(since) if since else None
+        for app, rebuild in (("insights", insights_rollups.rebuild), ("cdnorigin", origin_rollups.rebuild)):
+            summary = rebuild(first)
+            details = ", ".join(f"{key}={value}" for key, value in summary.items() if key != "since")
+            self.stdout.write(f"{app}: rebuilt {'all days' if first is None else f'from {first}'}: {details}")

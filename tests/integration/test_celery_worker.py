@@ -1,0 +1,85 @@
+"""With a real broker and worker, runs posted through the API end up in the rollup via the task queue.
+
+Needs CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/14) and, to be meaningful, PostgreSQL:
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/14 DATABASE_URL=postgres://postgres@127.0.0.1:5432/h4a \\
+        .venv/bin/pytest -m celery_worker tests/integration
+"""
+
+import os
+import random
+import threading
+import time
+from datetime import date
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun, task_prerun
+from django.db import connections
+
+from config.celery import app
+from insights.models import DirtyJobDay, Environment, Project, Service
+from tests.insights.test_rollups import expected_daily_stats, local_midnights, random_runs, stored_daily_stats
+
+pytestmark = [
+    pytest.mark.celery_worker,
+    pytest.mark.skipif(
+        not os.environ.get("CELERY_BROKER_URL"),
+        reason="needs a Celery broker: set CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/14",
+    ),
+]
+
+WAIT_SECONDS = 60
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """A real worker thread consuming the broker; records which threads ran our task."""
+    ran_in: list[int] = []
+
+    def record(sender=None, **kwargs):
+        if sender is not None and sender.name == "insights.tasks.recompute_dirty_job_days":
+            ran_in.append(threading.get_ident())
+
+    def close_connections(**kwargs):
+        # The worker thread's connections must not outlive the test (the test database is dropped).
+        connections.close_all()
+
+    was_eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    task_prerun.connect(record, weak=False)
+    task_postrun.connect(close_connections, weak=False)
+    try:
+        with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1):
+            yield ran_in
+    finally:
+        task_prerun.disconnect(record)
+        task_postrun.disconnect(close_connections)
+        app.conf.task_always_eager = was_eager
+
+
+def test_posted_runs_are_rolled_up_by_the_worker(worker, api_client):
+    for key in ("alpha", "beta"):
+        project = Project.objects.create(key=key, name=key)
+        Environment.objects.create(project=project, name="prod", production=True)
+        Environment.objects.create(project=project, name="staging", production=False)
+        Service.objects.create(project=project, name="svc", service_type="k8s")
+    rng = random.Random(2024)
+    midnights = local_midnights("Asia/Shanghai", date(2024, 5, 1), 3)
+    batches = [random_runs(rng, [f"run-{n}" for n in range(start, start + 30)], midnights) for start in (0, 20)]
+    for batch in batches:  # the second batch re-posts ten runs of the first
+        for item in batch:
+            for job in item["jobs"]:
+                for field in ("started_at", "finished_at"):
+                    if field in job:
+                        job[field] = job[field].isoformat()
+            item["created_at"] = item["created_at"].isoformat()
+        response = api_client.post("/api/v1/workflow-runs/", batch, format="json")
+        assert response.status_code == 201, response.json()
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while DirtyJobDay.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not DirtyJobDay.objects.exists(), "the worker did not recompute the dirty buckets in time"
+    assert worker and threading.get_ident() not in worker, "the task ran inline, not in the worker"
+    assert stored_daily_stats() == expected_daily_stats()
+    assert stored_daily_stats()
