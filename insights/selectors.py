@@ -1,0 +1,351 @@
+"""Reads behind the Zadig statistics (API.md section 2): pure functions of filters -> plain dicts.
+
+Whole local days are read from the `DailyJobStat` rollup, except buckets still listed in
+`DirtyJobDay`, which are computed from raw jobs (`compute_job_day_stats`), so no answer is stale.
+Days only partly inside a requested instant range (release v2) are counted from raw jobs directly.
+The dirty set is read BEFORE the rollup rows, and the clean rows are read in one statement that
+excludes exactly that set: a recompute committing in between only makes us compute a bucket from raw
+rows that was already clean, and no bucket is ever counted twice.
+"""
+
+import operator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import reduce
+
+from django.db.models import Max, Min, Q, Sum
+from django.utils import timezone
+
+from insights.dirty import day_bounds, dirty_job_days, local_day
+from insights.models import (
+    FINAL_STATUSES,
+    Artifact,
+    Cluster,
+    DailyJobStat,
+    Environment,
+    Job,
+    JobKind,
+    Project,
+    Rollback,
+    Service,
+    ServiceSnapshot,
+    Status,
+    TestModule,
+    Workflow,
+)
+from insights.rollups import compute_job_day_stats
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_DAY = timedelta(days=1)
+MICROSECONDS = 1_000_000
+
+
+@dataclass
+class Tally:
+    """Counted jobs of one bucket; `total` is what the endpoints call total/exec_count."""
+
+    passed: int = 0
+    failed: int = 0
+    timeout: int = 0
+    duration_us: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.timeout
+
+    def merge(self, other: "Tally") -> None:
+        self.add(vars(other))
+
+    def add(self, row) -> None:
+        self.passed += row["passed"]
+        self.failed += row["failed"]
+        self.timeout += row["timeout"]
+        self.duration_us += row["duration_us"]
+
+
+def project_ids(keys: list[str] | None) -> list[int] | None:
+    """Ids of the projects named by `keys` (unknown keys match nothing); None = every project."""
+    if keys is None:
+        return None
+    return list(Project.objects.filter(key__in=keys).order_by("id").values_list("id", flat=True))
+
+
+def _counted_jobs(kind: str, pids: list[int] | None):
+    """Raw jobs the rollup of `kind` counts: a final status and a start time."""
+    jobs = Job.objects.filter(status__in=FINAL_STATUSES, started_at__isnull=False)
+    if kind == JobKind.RELEASE:
+        jobs = jobs.filter(type=Job.Type.DEPLOY, environment__production=True)
+    else:
+        jobs = jobs.filter(type=kind)
+    if pids is not None:
+        jobs = jobs.filter(project_id__in=pids)
+    return jobs
+
+
+def _tally_raw(kind: str, pids: list[int] | None, start: datetime, end: datetime) -> dict[date, Tally]:
+    """Counted jobs with `start <= started_at < end`, per local day, straight from raw rows."""
+    tallies: dict[date, Tally] = {}
+    rows = _counted_jobs(kind, pids).filter(started_at__gte=start, started_at__lt=end)
+    for started, finished, status in rows.values_list("started_at", "finished_at", "status").order_by("id"):
+        tally = tallies.setdefault(local_day(started), Tally())
+        if status == Status.PASSED:
+            tally.passed += 1
+        elif status == Status.FAILED:
+            tally.failed += 1
+        else:
+            tally.timeout += 1
+        if finished is not None:
+            tally.duration_us += (finished - started) // timedelta(microseconds=1)
+    return tallies
+
+
+def _pairs(buckets: set[tuple[int, date]]) -> Q:
+    """A filter matching the rollup rows of exactly these (project, day) buckets."""
+    days_of: dict[int, list[date]] = {}
+    for pid, day in sorted(buckets):
+        days_of.setdefault(pid, []).append(day)
+    return reduce(operator.or_, (Q(project_id=pid, day__in=days) for pid, days in days_of.items()))
+
+
+def _tally_whole_days(kind: str, pids: list[int] | None, first: date, last: date) -> dict[date, Tally]:
+    """Whole local days first..last: rollup rows of clean buckets (one statement, one snapshot),
+    plus the dirty buckets recomputed from raw jobs."""
+    dirty = dirty_job_days(pids, first, last)
+    rollup = DailyJobStat.objects.filter(kind=kind, day__gte=first, day__lte=last)
+    if pids is not None:
+        rollup = rollup.filter(project_id__in=pids)
+    if dirty:
+        rollup = rollup.exclude(_pairs(dirty))
+    tallies: dict[date, Tally] = {}
+    sums = rollup.values("day").annotate(
+        passed=Sum("passed"), failed=Sum("failed"), timeout=Sum("timeout"), duration_us=Sum("duration_us")
+    )
+    for row in sums.order_by("day"):
+        tallies.setdefault(row["day"], Tally()).add(row)
+    for (_, day, row_kind), row in compute_job_day_stats(sorted(dirty)).items():
+        if row_kind == kind:
+            tallies.setdefault(day, Tally()).add(row)
+    return tallies
+
+
+def job_tallies(kind: str, pids: list[int] | None, start: datetime, end: datetime) -> dict[date, Tally]:
+    """Counted jobs of `kind` with `start <= started_at < end`, per local day (days without jobs may be absent)."""
+    if pids == [] or end <= start:
+        return {}
+    first, last = local_day(start), local_day(end - timedelta(microseconds=1))
+    whole_first = first if day_bounds(first)[0] >= start else first + ONE_DAY
+    whole_last = last if day_bounds(last)[1] <= end else last - ONE_DAY
+    tallies: dict[date, Tally] = {}
+    if whole_first <= whole_last:
+        tallies.update(_tally_whole_days(kind, pids, whole_first, whole_last))
+    for day in {first, last} - set(_days(whole_first, whole_last)):
+        lo, hi = day_bounds(day)
+        tallies.update(_tally_raw(kind, pids, max(lo, start), min(hi, end)))
+    return tallies
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _day_range(kind: str, pids: list[int] | None, first: date | None, last: date | None) -> tuple[date, date] | None:
+    """The requested local days, or (no dates) first day with counted data .. today; None = nothing to show."""
+    if first is not None and last is not None:
+        return first, last
+    if pids == []:
+        return None
+    span = _counted_jobs(kind, pids).aggregate(first=Min("started_at"), last=Max("started_at"))
+    if span["first"] is None:
+        return None
+    # Jobs dated in the future (a skewed CI clock) stretch the series so that totals match the rows.
+    return local_day(span["first"]), max(local_day(timezone.now()), local_day(span["last"]))
+
+
+def _daily_tallies(kind: str, keys: list[str] | None, first: date | None, last: date | None):
+    pids = project_ids(keys)
+    days = _day_range(kind, pids, first, last)
+    if days is None:
+        return pids, [], {}
+    start, end = day_bounds(days[0])[0], day_bounds(days[1])[1]
+    return pids, _days(*days), job_tallies(kind, pids, start, end)
+
+
+def _success_failure(kind: str, keys, first, last) -> dict:
+    _, days, tallies = _daily_tallies(kind, keys, first, last)
+    data = []
+    for day in days:
+        tally = tallies.get(day, Tally())
+        data.append(
+            {
+                "date": day.isoformat(),
+                "success": tally.passed,
+                "failure": tally.failed + tally.timeout,
+                "total": tally.total,
+            }
+        )
+    return {
+        "total": sum(row["total"] for row in data),
+        "success": sum(row["success"] for row in data),
+        "data": data,
+    }
+
+
+def build_stats(keys: list[str] | None, first: date | None, last: date | None) -> dict:
+    return _success_failure(JobKind.BUILD, keys, first, last)
+
+
+def deploy_stats(keys: list[str] | None, first: date | None, last: date | None) -> dict:
+    return _success_failure(JobKind.DEPLOY, keys, first, last)
+
+
+def _case_count(pids: list[int] | None) -> int:
+    modules = TestModule.objects.all() if pids is None else TestModule.objects.filter(project_id__in=pids)
+    return modules.aggregate(total=Sum("case_count"))["total"] or 0
+
+
+def _round_half_up(numerator: int, denominator: int) -> int:
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def test_stats(keys: list[str] | None, first: date | None, last: date | None) -> dict:
+    """Counts over the range, and weekly buckets anchored on its last day, newest first."""
+    pids, days, tallies = _daily_tallies(JobKind.TEST, keys, first, last)
+    overall = Tally()
+    weeks = []
+    for end_index in range(len(days) - 1, -1, -7):
+        week = Tally()
+        for day in days[max(0, end_index - 6) : end_index + 1]:
+            week.merge(tallies.get(day, Tally()))
+        overall.merge(week)
+        weeks.append(
+            {
+                "date": days[end_index].isoformat(),
+                "success_count": week.passed,
+                "timeout_count": week.timeout,
+                "failed_count": week.failed,
+            }
+        )
+    average = _round_half_up(overall.duration_us, overall.total * MICROSECONDS) if overall.total else 0
+    return {
+        "case_count": _case_count(pids),
+        "exec_count": overall.total,
+        "success_count": overall.passed,
+        "average_runtime": average,
+        "data": weeks,
+    }
+
+
+def release_stats(keys: list[str] | None, start: datetime, end: datetime) -> dict:
+    """Production deploys with `start <= started_at < end`, zero-filled over every local day touched."""
+    pids = project_ids(keys)
+    tallies = job_tallies(JobKind.RELEASE, pids, start, end)
+    daily = []
+    for day in _days(local_day(start), local_day(end - timedelta(microseconds=1))):
+        tally = tallies.get(day, Tally())
+        daily.append(
+            {
+                "date": day.isoformat(),
+                "total": tally.total,
+                "success_count": tally.passed,
+                "fail_count": tally.failed + tally.timeout,
+            }
+        )
+    return {
+        "total": sum(row["total"] for row in daily),
+        "success_count": sum(row["success_count"] for row in daily),
+        "daily_stat": daily,
+    }
+
+
+def overview() -> dict:
+    return {
+        "project_count": Project.objects.count(),
+        "cluster_count": Cluster.objects.count(),
+        "service_count": Service.objects.count(),
+        "workflow_count": Workflow.objects.count(),
+        "env_count": Environment.objects.count(),
+        "artifact_count": Artifact.objects.count(),
+    }
+
+
+def unix_seconds(moment: datetime | None) -> int:
+    """Whole Unix seconds (floored); an unknown time is 0."""
+    if moment is None:
+        return 0
+    return (moment - EPOCH) // timedelta(seconds=1)
+
+
+def _containers(raw) -> list[dict]:
+    items = raw if isinstance(raw, list) else []
+    return [
+        {key: str(item.get(key) or "") for key in ("name", "type", "image", "image_name")}
+        for item in items
+        if isinstance(item, dict)
+    ]
+
+
+def _snapshot(snapshot: ServiceSnapshot | None) -> dict:
+    if snapshot is None:
+        snapshot = ServiceSnapshot()
+    return {
+        "service_name": snapshot.service_name,
+        "release_name": snapshot.release_name,
+        "containers": _containers(snapshot.containers),
+        "rendered_yaml": snapshot.rendered_yaml,
+        "values_yaml": snapshot.values_yaml,
+        "override_values": snapshot.override_values,
+        "update_time": unix_seconds(snapshot.update_time),
+    }
+
+
+def _rollback_record(rollback: Rollback) -> dict:
+    roles = {snapshot.role: snapshot for snapshot in rollback.snapshots.all()}
+    return {
+        "project_key": rollback.project.key,
+        "env_name": rollback.env_name,
+        "env_type": rollback.env_type,
+        "production": rollback.production,
+        "operation_type": rollback.operation_type,
+        "service_name": rollback.service_name,
+        "service_type": rollback.service_type,
+        "origin_service": _snapshot(roles.get(ServiceSnapshot.Role.ORIGIN)),
+        "update_service": _snapshot(roles.get(ServiceSnapshot.Role.UPDATE)),
+        "create_by": {
+            "uid": rollback.create_by_uid,
+            "account": rollback.create_by_account,
+            "name": rollback.create_by_name,
+            "identity_type": rollback.create_by_identity_type,
+        },
+        "create_time": unix_seconds(rollback.create_time),
+    }
+
+
+def rollback_detail(
+    *,
+    project_key: str | None,
+    env_name: str | None,
+    service_name: str | None,
+    start: datetime,
+    end: datetime,
+    page_num: int,
+    page_size: int,
+) -> dict:
+    """Rollbacks with `start <= create_time < end`, newest first (ties: newest insert first), one page."""
+    filters = Q(create_time__gte=start, create_time__lt=end)
+    if project_key is not None:
+        filters &= Q(project__key=project_key)
+    if env_name is not None:
+        filters &= Q(env_name=env_name)
+    if service_name is not None:
+        filters &= Q(service_name=service_name)
+    matches = Rollback.objects.filter(filters)
+    total = matches.count()
+    offset = (page_num - 1) * page_size
+    if offset >= total:
+        return {"total": total, "data": []}
+    page = (
+        matches.select_related("project")
+        .prefetch_related("snapshots")
+        .order_by("-create_time", "-id")[offset : offset + page_size]
+    )
+    return {"total": total, "data": [_rollback_record(rollback) for rollback in page]}
