@@ -1,0 +1,169 @@
+"""The operator's view of the CDN origin tables.
+
+Minute samples and their status counts are raw data and may be corrected (each save goes through
+the model, so the rollups follow via signals). Rollups, dirty buckets and the imported-log ledger
+are derived and read-only. An access key's secret is never rendered, anywhere.
+"""
+
+from django.contrib import admin
+
+from cdnorigin.models import (
+    AccessKey,
+    CdnAccount,
+    DirtyOriginBucket,
+    Domain,
+    DomainGrant,
+    ImportedLog,
+    OriginRollup,
+    OriginSample,
+    OriginStatusCount,
+)
+from insights.admin import BigTableAdmin, ReadOnlyAdmin
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    date_hierarchy = "created_at"
+
+
+class OriginStatusCountInline(admin.TabularInline):
+    model = OriginStatusCount
+    extra = 0
+    fields = ("code", "count")
+
+
+@admin.register(OriginSample)
+class OriginSampleAdmin(BigTableAdmin):
+    list_display = ("minute", "domain", "flux", "pv", "statuses")
+    list_filter = ("domain",)
+    search_fields = ("domain__name",)
+    autocomplete_fields = ("domain",)
+    list_select_related = ("domain",)
+    date_hierarchy = "minute"
+    # Both orders are served by the (minute) index and the (domain, minute) unique index.
+    ordering = ("-minute", "-domain_id")
+    sortable_by = ("minute",)
+    inlines = (OriginStatusCountInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("status_counts")
+
+    @admin.display(description="status counts")
+    def statuses(self, sample):
+        return ", ".join(f"{row.code}: {row.count}" for row in sample.status_counts.all())
+
+
+class StatusClassFilter(admin.SimpleListFilter):
+    """By class (2xx, 4xx, ...): fixed choices, so no DISTINCT over a very long table."""
+
+    title = "status class"
+    parameter_name = "class"
+
+    def lookups(self, request, model_admin):
+        return [(str(digit), f"{digit}xx") for digit in range(1, 6)]
+
+    def queryset(self, request, queryset):
+        if self.value() in {str(digit) for digit in range(1, 6)}:
+            low = int(self.value()) * 100
+            return queryset.filter(code__gte=low, code__lt=low + 100)
+        return queryset
+
+
+@admin.register(OriginStatusCount)
+class OriginStatusCountAdmin(BigTableAdmin):
+    list_display = ("id", "sample", "code", "count")
+    list_filter = (StatusClassFilter,)
+    search_fields = ("=code", "sample__domain__name")
+    # The sample table is too big for a drop-down or an autocomplete list: pick it by id.
+    raw_id_fields = ("sample",)
+    list_select_related = ("sample__domain",)
+    ordering = ("-id",)
+    sortable_by = ("id",)
+
+
+@admin.register(OriginRollup)
+class OriginRollupAdmin(ReadOnlyAdmin, BigTableAdmin):
+    list_display = ("start", "domain", "interval", "flux", "pv", "peak_flux_5m", "peak_pv_5m", "status")
+    list_filter = ("interval", "domain")
+    search_fields = ("domain__name",)
+    list_select_related = ("domain",)
+    date_hierarchy = "start"
+    ordering = ("-start", "domain_id", "interval")
+    sortable_by = ("start",)
+
+
+@admin.register(DirtyOriginBucket)
+class DirtyOriginBucketAdmin(ReadOnlyAdmin, BigTableAdmin):
+    list_display = ("domain_pk", "start", "marked_at")
+    search_fields = ("=domain_pk",)
+    date_hierarchy = "start"
+
+
+@admin.register(ImportedLog)
+class ImportedLogAdmin(ReadOnlyAdmin):
+    """The ledger that stops a log from being counted twice; deleting a row would allow exactly that."""
+
+    list_display = ("file_name", "domain", "sha256", "lines", "samples", "skipped", "imported_at")
+    list_filter = ("domain",)
+    search_fields = ("file_name", "=sha256", "domain__name")
+    list_select_related = ("domain",)
+    date_hierarchy = "imported_at"
+
+
+class DomainGrantInline(admin.TabularInline):
+    model = DomainGrant
+    extra = 0
+    autocomplete_fields = ("domain",)
+
+
+class AccessKeyInline(admin.TabularInline):
+    """The account's keys, to see and deactivate them; new keys come from `create_access_key`."""
+
+    model = AccessKey
+    extra = 0
+    fields = ("access_key_id", "active", "created_at", "last_used_at")
+    readonly_fields = ("access_key_id", "created_at", "last_used_at")
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CdnAccount)
+class CdnAccountAdmin(admin.ModelAdmin):
+    list_display = ("user", "is_sub_account", "created_at")
+    list_filter = ("is_sub_account",)
+    search_fields = ("user__username",)
+    autocomplete_fields = ("user",)
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    inlines = (DomainGrantInline, AccessKeyInline)
+
+
+@admin.register(DomainGrant)
+class DomainGrantAdmin(admin.ModelAdmin):
+    list_display = ("account", "domain")
+    list_filter = ("domain",)
+    search_fields = ("account__user__username", "domain__name")
+    autocomplete_fields = ("account", "domain")
+    list_select_related = ("account__user", "domain")
+
+
+@admin.register(AccessKey)
+class AccessKeyAdmin(admin.ModelAdmin):
+    """Keys are issued by `create_access_key`, which prints the secret once; here a key can be
+    deactivated or deleted. The secret is excluded from every list, form and read-only field."""
+
+    list_display = ("access_key_id", "account", "active", "created_at", "last_used_at")
+    list_filter = ("active",)
+    search_fields = ("access_key_id", "account__user__username")
+    list_select_related = ("account__user",)
+    fields = ("access_key_id", "account", "active", "created_at", "last_used_at")
+    readonly_fields = ("access_key_id", "account", "created_at", "last_used_at")
+    exclude = ("secret",)
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,451 @@
+"""The operator's view of the insights tables.
+
+Raw rows (catalogue, runs, jobs, rollbacks) may be corrected here; every write goes through the
+model's own `save()`/`delete()`, so the signal handlers that keep the rollups current see it.
+Derived tables (daily rollups, dirty buckets, test modules) are read-only: an edit would be
+overwritten by the next recompute. Secrets (token hashes) are never rendered.
+"""
+
+import json
+from datetime import date, datetime, timedelta
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from insights.models import (
+    ApiToken,
+    Artifact,
+    Cluster,
+    DailyJobStat,
+    DirtyJobDay,
+    Environment,
+    Job,
+    Project,
+    Rollback,
+    Service,
+    ServiceSnapshot,
+    TestModule,
+    Workflow,
+    WorkflowRun,
+)
+
+admin.site.site_header = "Insights service administration"
+admin.site.site_title = "Insights service admin"
+admin.site.index_title = "Raw data, rollups and credentials"
+
+MONOSPACE = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: pre; width: 90%;"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Derived data: viewable, never added, changed or deleted by hand (rebuild_rollups owns it)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RangeDatesQuerySet(models.QuerySet):
+    """The admin's date drill-down asks for the DISTINCT years/months/days of a column: a full scan
+    of a table with millions of rows. This offers every period between the first and the last row
+    instead (two index-friendly aggregates); a period without rows simply lists nothing."""
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        bounds = self.aggregate(first=models.Min(field_name), last=models.Max(field_name))
+        if bounds["first"] is None:
+            return []
+        zone = tzinfo or timezone.get_current_timezone()
+        first, last = bounds["first"].astimezone(zone).date(), bounds["last"].astimezone(zone).date()
+        periods = [datetime.combine(day, datetime.min.time(), tzinfo=zone) for day in period_starts(first, last, kind)]
+        return periods if order == "ASC" else periods[::-1]
+
+
+def period_starts(first: date, last: date, kind: str) -> list[date]:
+    """First days of the years, months or days from the one containing `first` to the one containing `last`."""
+    if kind == "year":
+        return [date(year, 1, 1) for year in range(first.year, last.year + 1)]
+    if kind == "month":
+        months = range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
+        return [date(index // 12, index % 12 + 1, 1) for index in months]
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    """A table that grows without bound: no full count, and a date drill-down without DISTINCT scans."""
+
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).all()
+        queryset.__class__ = RangeDatesQuerySet  # same state, cheaper datetimes()
+        return queryset
+
+
+def format_duration(started_at, finished_at) -> str:
+    if not started_at or not finished_at:
+        return "-"
+    seconds = int((finished_at - started_at).total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("key", "name", "created_at")
+    search_fields = ("key", "name")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Cluster)
+class ClusterAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "project", "production", "cluster", "created_at")
+    list_filter = ("production", "project", "cluster")
+    search_fields = ("name", "project__key", "cluster__name")
+    autocomplete_fields = ("project", "cluster")
+    list_select_related = ("project", "cluster")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ("name", "project", "service_type", "created_at")
+    list_filter = ("service_type", "project")
+    search_fields = ("name", "project__key")
+    autocomplete_fields = ("project",)
+    list_select_related = ("project",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    list_display = ("name", "project", "created_at")
+    list_filter = ("project",)
+    search_fields = ("name", "project__key")
+    autocomplete_fields = ("project",)
+    list_select_related = ("project",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(admin.ModelAdmin):
+    list_display = ("name", "project", "type", "uri", "created_at")
+    list_filter = ("type", "project")
+    search_fields = ("name", "uri", "project__key")
+    autocomplete_fields = ("project",)
+    list_select_related = ("project",)
+    date_hierarchy = "created_at"
+
+
+# --- runs and jobs ---------------------------------------------------------------------------
+
+
+class JobForm(forms.ModelForm):
+    """A deploy job may only name an environment and a service of its run's project."""
+
+    class Meta:
+        model = Job
+        fields = (
+            "run",
+            "position",
+            "name",
+            "type",
+            "status",
+            "started_at",
+            "finished_at",
+            "environment",
+            "service",
+            "test_module",
+            "case_count",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        run = cleaned.get("run") or getattr(self.instance, "run", None)
+        if run is None:
+            return cleaned
+        for field in ("environment", "service"):
+            value = cleaned.get(field)
+            if value is not None and value.project_id != run.project_id:
+                self.add_error(field, ValidationError(f"{value} does not belong to project {run.project}."))
+        started, finished = cleaned.get("started_at"), cleaned.get("finished_at")
+        if started and finished and finished < started:
+            self.add_error("finished_at", ValidationError("Finished before it started."))
+        return cleaned
+
+
+class JobInline(admin.TabularInline):
+    model = Job
+    form = JobForm
+    extra = 0
+    fields = (
+        "position",
+        "name",
+        "type",
+        "status",
+        "started_at",
+        "finished_at",
+        "environment",
+        "service",
+        "test_module",
+        "case_count",
+    )
+    autocomplete_fields = ("environment", "service")
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("environment__project", "service__project")
+
+
+class WorkflowRunForm(forms.ModelForm):
+    class Meta:
+        model = WorkflowRun
+        fields = ("id", "project", "workflow", "status", "created_at")
+
+    def clean(self):
+        cleaned = super().clean()
+        project, workflow = cleaned.get("project"), cleaned.get("workflow")
+        if project and workflow and workflow.project_id != project.pk:
+            self.add_error("workflow", ValidationError(f"{workflow} does not belong to project {project}."))
+        return cleaned
+
+
+@admin.register(WorkflowRun)
+class WorkflowRunAdmin(BigTableAdmin):
+    form = WorkflowRunForm
+    list_display = ("id", "project", "workflow", "status", "created_at", "received_at")
+    list_filter = ("status", "project")
+    search_fields = ("=id", "workflow__name", "project__key")
+    autocomplete_fields = ("project", "workflow")
+    list_select_related = ("project", "workflow__project")
+    readonly_fields = ("received_at",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "id")
+    inlines = (JobInline,)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The id is the CI system's key: settable when adding, fixed afterwards.
+        return (*self.readonly_fields, "id") if obj else self.readonly_fields
+
+    def save_formset(self, request, form, formset, change):
+        """Jobs carry their run's project (denormalised); set it, then save each job one by one."""
+        for job in formset.save(commit=False):
+            job.project_id = form.instance.project_id
+            job.save()
+        for job in formset.deleted_objects:
+            job.delete()
+        formset.save_m2m()
+
+
+@admin.register(Job)
+class JobAdmin(BigTableAdmin):
+    form = JobForm
+    list_display = (
+        "id",
+        "name",
+        "run",
+        "project",
+        "type",
+        "status",
+        "started_at",
+        "duration",
+        "environment",
+        "service",
+        "test_module",
+        "case_count",
+    )
+    list_filter = ("type", "status", "project", "environment__production")
+    search_fields = ("=run__id", "name", "test_module")
+    autocomplete_fields = ("run", "environment", "service")
+    list_select_related = ("project", "run", "environment__project", "service__project")
+    readonly_fields = ("project",)
+    date_hierarchy = "started_at"
+    # The primary key is the only cheap order on a big table; sorting is limited to indexed columns.
+    ordering = ("-id",)
+    sortable_by = ("id",)
+
+    @admin.display(description="duration")
+    def duration(self, job):
+        return format_duration(job.started_at, job.finished_at)
+
+    def save_model(self, request, obj, form, change):
+        obj.project_id = obj.run.project_id
+        super().save_model(request, obj, form, change)
+
+
+# --- rollbacks -------------------------------------------------------------------------------
+
+
+class PrettyJSONField(forms.JSONField):
+    """Indented JSON, so a snapshot's containers read as a list rather than one long line."""
+
+    def prepare_value(self, value):
+        if isinstance(value, str):  # invalid input shown back as typed
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def monospace(rows: int) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, "style": MONOSPACE, "spellcheck": "false"})
+
+
+class ServiceSnapshotForm(forms.ModelForm):
+    containers = PrettyJSONField(required=False, widget=monospace(8))
+
+    class Meta:
+        model = ServiceSnapshot
+        fields = (
+            "rollback",
+            "role",
+            "service_name",
+            "release_name",
+            "containers",
+            "rendered_yaml",
+            "values_yaml",
+            "override_values",
+            "update_time",
+        )
+        widgets = {
+            "rendered_yaml": monospace(20),
+            "values_yaml": monospace(10),
+            "override_values": monospace(4),
+        }
+
+    def clean_containers(self):
+        containers = self.cleaned_data.get("containers")
+        if containers in (None, ""):
+            return []
+        if not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
+            raise ValidationError('A JSON list of objects, e.g. [{"name": "app", "type": "", "image": "..."}].')
+        return containers
+
+
+class ServiceSnapshotInline(admin.StackedInline):
+    model = ServiceSnapshot
+    form = ServiceSnapshotForm
+    extra = 0
+    max_num = 2
+    fields = (
+        ("role", "service_name", "release_name", "update_time"),
+        "containers",
+        "rendered_yaml",
+        "values_yaml",
+        "override_values",
+    )
+
+
+@admin.register(Rollback)
+class RollbackAdmin(admin.ModelAdmin):
+    list_display = (
+        "create_time",
+        "project",
+        "env_name",
+        "production",
+        "service_name",
+        "service_type",
+        "create_by_account",
+    )
+    list_filter = ("production", "service_type", "env_type", "project")
+    search_fields = ("service_name", "env_name", "project__key", "create_by_account", "create_by_name")
+    autocomplete_fields = ("project",)
+    list_select_related = ("project",)
+    date_hierarchy = "create_time"
+    fieldsets = (
+        (None, {"fields": ("project", "create_time", ("env_name", "env_type", "production"))}),
+        (None, {"fields": (("service_name", "service_type"), "operation_type")}),
+        (
+            "Created by",
+            {
+                "fields": (
+                    ("create_by_account", "create_by_name"),
+                    ("create_by_uid", "create_by_identity_type"),
+                )
+            },
+        ),
+    )
+    inlines = (ServiceSnapshotInline,)
+
+
+@admin.register(ServiceSnapshot)
+class ServiceSnapshotAdmin(admin.ModelAdmin):
+    form = ServiceSnapshotForm
+    list_display = ("id", "rollback", "role", "service_name", "release_name", "update_time")
+    list_filter = ("role",)
+    search_fields = ("service_name", "release_name", "rollback__service_name")
+    autocomplete_fields = ("rollback",)
+    list_select_related = ("rollback__project",)
+    date_hierarchy = "update_time"
+
+
+# --- derived tables --------------------------------------------------------------------------
+
+
+@admin.register(TestModule)
+class TestModuleAdmin(ReadOnlyAdmin):
+    """Recomputed from the latest test job of each module; correct the job instead."""
+
+    list_display = ("name", "project", "case_count", "reported_at")
+    list_filter = ("project",)
+    search_fields = ("name", "project__key")
+    list_select_related = ("project",)
+    date_hierarchy = "reported_at"
+
+
+@admin.register(DailyJobStat)
+class DailyJobStatAdmin(ReadOnlyAdmin):
+    list_display = ("day", "project", "kind", "passed", "failed", "timeout", "mean_duration")
+    list_filter = ("kind", "project")
+    search_fields = ("project__key",)
+    list_select_related = ("project",)
+    date_hierarchy = "day"
+    ordering = ("-day", "project_id", "kind")
+    show_full_result_count = False
+
+    @admin.display(description="mean duration (s)")
+    def mean_duration(self, stat):
+        counted = stat.passed + stat.failed + stat.timeout
+        return round(stat.duration_us / counted / 1_000_000, 1) if counted else "-"
+
+
+@admin.register(DirtyJobDay)
+class DirtyJobDayAdmin(ReadOnlyAdmin):
+    list_display = ("project_pk", "day", "marked_at")
+    search_fields = ("=project_pk",)
+    date_hierarchy = "marked_at"
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued by `create_api_token` (the raw token is shown once, there). Here they can
+    be made read-only or revoked (deleted); the stored hash is never displayed."""
+
+    list_display = ("prefix", "user", "read_only", "created_at", "last_used_at")
+    list_filter = ("read_only",)
+    search_fields = ("prefix", "user__username")
+    list_select_related = ("user",)
+    fields = ("user", "prefix", "read_only", "created_at", "last_used_at")
+    readonly_fields = ("user", "prefix", "created_at", "last_used_at")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,547 @@
+"""Realistic demo data for both apps, so a fresh `make run` has something to look at.
+
+Everything is drawn from `random.Random` seeded by the caller, so a given seed and `now` give the
+same rows. Raw rows are bulk-inserted (no per-row signals); the caller rebuilds the rollups (and the test
+modules, which follow from the test jobs) afterwards.
+Days and clock hours are those of INSIGHTS_TIME_ZONE, like every statistic of the service.
+"""
+
+import math
+import random
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cdnorigin.models import Domain, OriginSample, OriginStatusCount
+from insights.models import (
+    Artifact,
+    Cluster,
+    Environment,
+    Job,
+    Project,
+    Rollback,
+    Service,
+    ServiceSnapshot,
+    Status,
+    Workflow,
+    WorkflowRun,
+)
+
+BATCH = 5000
+REGISTRY = "registry.example.com"
+
+# (key, name, activity, services as (name, type)); activity scales the number of runs per day.
+PROJECTS = (
+    ("shop", "Online shop", 1.0, (("web", "k8s"), ("cart", "k8s"), ("order", "helm"), ("gateway", "helm_chart"))),
+    ("payments", "Payments", 0.8, (("pay-api", "k8s"), ("ledger", "helm"), ("risk", "k8s"), ("settlement", "vm"))),
+    ("search", "Search platform", 0.6, (("query", "k8s"), ("indexer", "helm"), ("crawler", "vm"))),
+    ("iot", "IoT gateway", 0.4, (("device-api", "k8s"), ("mqtt-broker", "helm_chart"), ("firmware", "vm"))),
+)
+CLUSTERS = ("prod-bj-1", "prod-sh-1", "staging-sh", "dev-sh")
+# (name, production, cluster); payments keeps a second production environment for disaster recovery.
+ENVIRONMENTS = (("dev", False, "dev-sh"), ("qa", False, "staging-sh"), ("staging", False, "staging-sh"))
+PRODUCTION = {"shop": (("prod", "prod-bj-1"),), "payments": (("prod", "prod-bj-1"), ("prod-dr", "prod-sh-1"))}
+DEFAULT_PRODUCTION = (("prod", "prod-sh-1"),)
+WORKFLOWS = ("ci-dev", "qa-deploy", "release", "hotfix", "nightly-test", "ops")
+# Test modules: (name, median seconds, initial cases, cases added per day).
+TEST_MODULES = (("unit", 150, 800, 1.5), ("integration", 600, 180, 0.4), ("e2e", 1200, 45, 0.1), ("smoke", 90, 16, 0.0))
+# Job outcome odds by type: (failed, timeout, cancelled); the rest pass.
+OUTCOMES = {
+    "build": (0.06, 0.01, 0.02),
+    "deploy": (0.04, 0.02, 0.01),
+    "test": (0.10, 0.03, 0.02),
+    "other": (0.03, 0.0, 0.02),
+}
+TIMEOUT_SECONDS = {"build": 1800, "deploy": 600, "test": 3600, "other": 300}
+USERS = (
+    ("admin", "admin", "system"),
+    ("liwei", "李伟", "ldap"),
+    ("zhangmin", "张敏", "ldap"),
+    ("wangfang", "王芳", "oauth"),
+)
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(settings.INSIGHTS_TIME_ZONE)
+
+
+def at(day: date, hour: int, minute: int, second: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute, second), tzinfo=local_zone())
+
+
+def image_tag(moment: datetime, build_no: int) -> str:
+    return f"{timezone.localtime(moment, local_zone()):%Y%m%d%H%M%S}-{build_no}-main"
+
+
+@dataclass
+class InsightsDemo:
+    """Unsaved rows of the insights app; `write()` saves them in dependency order."""
+
+    projects: list[Project] = field(default_factory=list)
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    environments: list[Environment] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    workflows: list[Workflow] = field(default_factory=list)
+    runs: list[WorkflowRun] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    rollbacks: list[tuple[Rollback, ServiceSnapshot, ServiceSnapshot]] = field(default_factory=list)
+
+    def write(self) -> dict[str, int]:
+        for cluster in self.clusters.values():
+            if cluster.pk is None:
+                cluster.save()
+        for rows in (self.projects, self.environments, self.services, self.workflows):
+            for row in rows:
+                row.save()
+        WorkflowRun.objects.bulk_create(self.runs, batch_size=BATCH)
+        Job.objects.bulk_create(self.jobs, batch_size=BATCH)
+        # created_at is auto_now_add, which bulk_create would overwrite with the present time.
+        insert_rows(
+            Artifact,
+            ("project", "name", "type", "uri", "created_at"),
+            ((a.project.pk, a.name, a.type, a.uri, db_datetime(a.created_at)) for a in self.artifacts),
+        )
+        Rollback.objects.bulk_create([rollback for rollback, _, _ in self.rollbacks], batch_size=BATCH)
+        ServiceSnapshot.objects.bulk_create(
+            [snapshot for _, *snapshots in self.rollbacks for snapshot in snapshots], batch_size=BATCH
+        )
+        return {
+            "projects": len(self.projects),
+            "environments": len(self.environments),
+            "services": len(self.services),
+            "workflows": len(self.workflows),
+            "artifacts": len(self.artifacts),
+            "workflow runs": len(self.runs),
+            "jobs": len(self.jobs),
+            "rollbacks": len(self.rollbacks),
+        }
+
+
+class InsightsGenerator:
+    """Builds ~`days` days of CI/CD history ending at `now`: runs, jobs, artifacts, rollbacks."""
+
+    def __init__(self, rng: random.Random, days: int, now: datetime):
+        self.rng = rng
+        self.days = days
+        self.now = now.replace(microsecond=0)  # upstream times are whole seconds
+        self.today = timezone.localtime(now, local_zone()).date()
+        self.demo = InsightsDemo()
+        self.run_numbers: dict[tuple[str, str], int] = {}
+        self.build_numbers: dict[str, int] = {}
+
+    def build(self) -> InsightsDemo:
+        self.catalogue()
+        for offset in range(self.days - 1, -1, -1):
+            day = self.today - timedelta(days=offset)
+            for project in self.demo.projects:
+                self.day_of_runs(project, day)
+        for project in self.demo.projects[:2]:  # a few runs in progress right now
+            self.run(project, "ci-dev", self.now - timedelta(seconds=self.rng.randint(20, 90)), in_progress=True)
+        self.rollback_history()
+        return self.demo
+
+    # --- catalogue ---
+
+    def catalogue(self):
+        existing = {cluster.name: cluster for cluster in Cluster.objects.filter(name__in=CLUSTERS)}
+        self.demo.clusters = {name: existing.get(name) or Cluster(name=name) for name in CLUSTERS}
+        self.envs: dict[str, dict[str, Environment]] = {}
+        self.services: dict[str, list[Service]] = {}
+        self.workflows: dict[str, dict[str, Workflow]] = {}
+        self.activity: dict[str, float] = {}
+        for key, name, activity, services in PROJECTS:
+            project = Project(key=key, name=name)
+            self.activity[key] = activity
+            self.demo.projects.append(project)
+            environments = [*ENVIRONMENTS, *((n, True, c) for n, c in PRODUCTION.get(key, DEFAULT_PRODUCTION))]
+            self.envs[key] = {
+                env: Environment(project=project, name=env, production=prod, cluster=self.demo.clusters[cluster])
+                for env, prod, cluster in environments
+            }
+            self.demo.environments.extend(self.envs[key].values())
+            self.services[key] = [Service(project=project, name=svc, service_type=kind) for svc, kind in services]
+            self.demo.services.extend(self.services[key])
+            self.workflows[key] = {name: Workflow(project=project, name=name) for name in WORKFLOWS}
+            self.demo.workflows.extend(self.workflows[key].values())
+
+    # --- runs ---
+
+    def day_of_runs(self, project: Project, day: date):
+        weekend = day.weekday() >= 5
+        scale = self.activity[project.key] * (0.25 if weekend else 1.0)
+        plan = [
+            ("ci-dev", self.poisson(6 * scale)),
+            ("qa-deploy", self.poisson(2 * scale)),
+            ("release", int(self.rng.random() < 0.45 * scale)),
+            ("hotfix", int(self.rng.random() < 0.08 * scale)),
+            ("ops", int(self.rng.random() < 0.3)),
+        ]
+        for workflow, count in plan:
+            for _ in range(count):
+                self.run(
+                    project, workflow, at(day, self.working_hour(), self.rng.randrange(60), self.rng.randrange(60))
+                )
+        self.run(project, "nightly-test", at(day, 2, 0, self.rng.randrange(30)))
+
+    def working_hour(self) -> int:
+        return self.rng.choices(range(9, 22), weights=(3, 6, 7, 5, 2, 5, 7, 7, 6, 5, 3, 2, 1))[0]
+
+    def poisson(self, mean: float) -> int:
+        """Knuth's method; means here are small."""
+        limit, count, product = math.exp(-mean), 0, self.rng.random()
+        while product > limit:
+            count += 1
+            product *= self.rng.random()
+        return count
+
+    def run(self, project: Project, workflow_name: str, created_at: datetime, in_progress: bool = False):
+        if created_at > self.now:
+            return
+        number = self.run_numbers[(project.key, workflow_name)] = (
+            self.run_numbers.get((project.key, workflow_name), 0) + 1
+        )
+        run = WorkflowRun(
+            id=f"{project.key}-{workflow_name}-{number}",
+            project=project,
+            workflow=self.workflows[project.key][workflow_name],
+            status=Status.PASSED,
+            created_at=created_at,
+        )
+        self.demo.runs.append(run)
+        moment = created_at + timedelta(seconds=self.rng.randint(1, 15))
+        for position, spec in enumerate(self.job_specs(project, workflow_name)):
+            job = self.job(run, position, moment, running=in_progress, **spec)
+            if job is None:
+                break
+            if job.status != Status.PASSED:
+                run.status = job.status
+                break
+            moment = job.finished_at + timedelta(seconds=self.rng.randint(2, 20))
+
+    def job_specs(self, project: Project, workflow: str) -> list[dict]:
+        deployable = [s for s in self.services[project.key] if s.service_type != Service.Type.VM]
+        service = self.rng.choice(deployable)
+        envs = self.envs[project.key]
+        build = {"name": f"build-{service.name}", "type": "build"}
+        if workflow == "ci-dev":
+            return [build, self.deploy(envs["dev"], service), self.test("unit")]
+        if workflow == "qa-deploy":
+            return [build, self.deploy(envs["qa"], service), self.test("integration")]
+        if workflow == "release":
+            prod = self.rng.choice([env for env in envs.values() if env.production])
+            return [build, self.deploy(envs["staging"], service), self.test("e2e"), self.deploy(prod, service)]
+        if workflow == "hotfix":
+            prod = self.rng.choice([env for env in envs.values() if env.production])
+            return [build, self.deploy(prod, service), self.test("smoke"), {"name": "notify-oncall", "type": "other"}]
+        if workflow == "nightly-test":
+            return [self.test(name) for name, *_ in TEST_MODULES[:3]]
+        return [{"name": self.rng.choice(("backup-db", "rotate-certs", "clean-images")), "type": "other"}]
+
+    @staticmethod
+    def deploy(env: Environment, service: Service) -> dict:
+        return {"name": f"deploy-{service.name}-{env.name}", "type": "deploy", "environment": env, "service": service}
+
+    @staticmethod
+    def test(module: str) -> dict:
+        return {"name": f"test-{module}", "type": "test", "test_module": module}
+
+    def job(
+        self, run: WorkflowRun, position: int, start: datetime, name: str, type: str, running: bool, **extra
+    ) -> Job | None:
+        if start > self.now:
+            return None  # not started yet
+        status, seconds = self.outcome(type, extra.get("test_module"))
+        finished = start + timedelta(seconds=seconds)
+        if running or finished > self.now:
+            status, finished = Status.RUNNING, None
+        job = Job(
+            run=run,
+            project=run.project,
+            position=position,
+            name=name,
+            type=type,
+            status=status,
+            started_at=start,
+            finished_at=finished,
+            environment=extra.get("environment"),
+            service=extra.get("service"),
+            test_module=extra.get("test_module", ""),
+        )
+        if type == Job.Type.TEST:
+            job.case_count = self.case_count(run.project, job.test_module, start)
+        self.demo.jobs.append(job)
+        if type == Job.Type.BUILD and status == Status.PASSED:
+            self.artifact(run, name.removeprefix("build-"), finished)
+        if status == Status.RUNNING:
+            run.status = Status.RUNNING
+        return job
+
+    def outcome(self, kind: str, module: str | None) -> tuple[str, float]:
+        failed, timeout, cancelled = OUTCOMES[kind]
+        medians = {"build": 240, "deploy": 75, "other": 20, **{name: s for name, s, *_ in TEST_MODULES}}
+        median = medians.get(module or kind, 300)
+        seconds = max(5.0, self.rng.lognormvariate(math.log(median), 0.35))
+        draw = self.rng.random()
+        if draw < failed:
+            return Status.FAILED, seconds * self.rng.uniform(0.2, 1.0)
+        if draw < failed + timeout:
+            return Status.TIMEOUT, float(TIMEOUT_SECONDS[kind])
+        if draw < failed + timeout + cancelled:
+            return Status.CANCELLED, seconds * self.rng.uniform(0.05, 0.8)
+        return Status.PASSED, seconds
+
+    def case_count(self, project: Project, module: str, start: datetime) -> int:
+        initial, per_day = next((cases, growth) for name, _, cases, growth in TEST_MODULES if name == module)
+        age = self.days - (self.today - timezone.localtime(start, local_zone()).date()).days
+        size = {"shop": 1.0, "payments": 1.4, "search": 0.7, "iot": 0.5}.get(project.key, 1.0)
+        return max(1, int(initial * size + per_day * age) + self.rng.randint(-3, 3))
+
+    def artifact(self, run: WorkflowRun, service: str, finished: datetime):
+        number = self.build_numbers[run.project.key] = self.build_numbers.get(run.project.key, 0) + 1
+        if service == "firmware":
+            name, kind = f"firmware-1.{number // 50}.{number % 50}.bin", Artifact.Type.FILE
+            uri = f"s3://artifacts/{run.project.key}/{name}"
+        else:
+            name, kind = service, Artifact.Type.IMAGE
+            uri = f"{REGISTRY}/{run.project.key}/{service}:{image_tag(finished, number)}"
+        self.demo.artifacts.append(Artifact(project=run.project, name=name, type=kind, uri=uri, created_at=finished))
+
+    # --- rollbacks ---
+
+    def rollback_history(self):
+        count = max(2, round(self.days / 3))
+        people = [(uuid.UUID(int=self.rng.getrandbits(128), version=4), *user) for user in USERS]
+        for _ in range(count):
+            project = self.rng.choices(self.demo.projects, weights=list(self.activity.values()))[0]
+            day = self.today - timedelta(days=self.rng.randrange(self.days))
+            created = at(day, self.working_hour(), self.rng.randrange(60), self.rng.randrange(60))
+            if created > self.now:
+                created = self.now - timedelta(minutes=self.rng.randint(5, 120))
+            production = [env for env in self.envs[project.key].values() if env.production]
+            env = self.rng.choice(production if self.rng.random() < 0.7 else [self.envs[project.key]["staging"]])
+            service = self.rng.choice([s for s in self.services[project.key] if s.service_type != Service.Type.VM])
+            uid, account, name, identity = self.rng.choice(people)
+            rollback = Rollback(
+                project=project,
+                env_name=env.name,
+                env_type="zadig",
+                production=env.production,
+                operation_type="zadig",
+                service_name=service.name,
+                service_type=service.service_type,
+                create_by_uid=str(uid),
+                create_by_account=account,
+                create_by_name=name,
+                create_by_identity_type=identity,
+                create_time=created,
+            )
+            bad_deploy = created - timedelta(minutes=self.rng.randint(10, 60 * 48))
+            good_deploy = bad_deploy - timedelta(days=self.rng.randint(2, 30), minutes=self.rng.randrange(600))
+            self.demo.rollbacks.append(
+                (
+                    rollback,
+                    self.snapshot(rollback, "origin", service, env, bad_deploy, bad_deploy),
+                    self.snapshot(rollback, "update", service, env, good_deploy, created),
+                )
+            )
+
+    def snapshot(self, rollback, role, service, env, built: datetime, updated: datetime) -> ServiceSnapshot:
+        project = service.project.key
+        tag = image_tag(built - timedelta(minutes=self.rng.randint(3, 30)), self.rng.randint(1, 400))
+        image = f"{REGISTRY}/{project}/{service.name}:{tag}"
+        snapshot = ServiceSnapshot(
+            rollback=rollback,
+            role=role,
+            service_name=service.name,
+            containers=[{"name": service.name, "type": "", "image": image, "image_name": service.name}],
+            update_time=updated,
+        )
+        if service.service_type == Service.Type.K8S:
+            snapshot.rendered_yaml = rendered_yaml(project, service.name, image, 20000 + hash_port(service.name))
+        else:
+            snapshot.release_name = f"{service.name}-{env.name}"
+            snapshot.values_yaml = values_yaml(f"{REGISTRY}/{project}/{service.name}", tag)
+            snapshot.override_values = f'[{{"Key":"image.tag","Value":"{tag}"}}]'
+        return snapshot
+
+
+def hash_port(name: str) -> int:
+    return sum(name.encode()) % 1000
+
+
+def rendered_yaml(project: str, service: str, image: str, port: int) -> str:
+    """A k8s Deployment + Service as Zadig renders it (after the seed's example)."""
+    labels = f"app.kubernetes.io/instance: {service}\n      app.kubernetes.io/name: {project}"
+    pod_labels = labels.replace("      ", "        ")
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  creationTimestamp: null\n  labels:\n"
+        f"    app.kubernetes.io/instance: {service}\n    app.kubernetes.io/name: {project}\n  name: {service}\n"
+        f"spec:\n  replicas: 2\n  selector:\n    matchLabels:\n      {labels}\n  strategy: {{}}\n"
+        f"  template:\n    metadata:\n      creationTimestamp: null\n      labels:\n        {pod_labels}\n"
+        f"    spec:\n      containers:\n      - command:\n        - /workspace/{service}\n        image: {image}\n"
+        f"        imagePullPolicy: Always\n        name: {service}\n        ports:\n        - containerPort: {port}\n"
+        "          protocol: TCP\n        resources: {}\nstatus: {}\n\n---\napiVersion: v1\nkind: Service\n"
+        f"metadata:\n  name: {service}\n  labels:\n    app.kubernetes.io/name: {project}\n"
+        f"    app.kubernetes.io/instance: {service}\nspec:\n  type: NodePort\n  ports:\n    - protocol: TCP\n"
+        f"      port: {port}\n      targetPort: {port}\n"
+    )
+
+
+def values_yaml(repository: str, tag: str) -> str:
+    return (
+        f"image:\n  repository: {repository}\n  tag: {tag}\n  pullPolicy: IfNotPresent\nreplicaCount: 2\n"
+        "resources:\n  limits:\n    cpu: 500m\n    memory: 512Mi\n"
+    )
+
+
+# --- CDN origin samples ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DomainProfile:
+    name: str
+    peak_pv: int  # requests per minute at the evening peak
+    mean_bytes: int  # per request with a body
+    status_shares: dict[int, float]  # share of requests per non-200 code
+
+
+WEB = {206: 0.01, 304: 0.08, 404: 0.015, 499: 0.004, 502: 0.0015, 504: 0.0008}
+DOMAINS = (
+    DomainProfile("www.example.com", 2400, 38_000, WEB),
+    DomainProfile("static.example.com", 5200, 95_000, {**WEB, 304: 0.18, 404: 0.004}),
+    DomainProfile("img.example.cn", 3100, 64_000, {**WEB, 304: 0.12}),
+    DomainProfile("api.example.com", 1800, 1_800, {404: 0.02, 499: 0.01, 502: 0.003, 504: 0.002}),
+    DomainProfile("download.example.net", 90, 6_000_000, {206: 0.35, 304: 0.02, 404: 0.01, 499: 0.02, 504: 0.001}),
+)
+INCIDENT_CODES = (502, 504)
+
+
+def daily_shape(local_hour: float) -> float:
+    """Relative traffic by local clock time: trough around 04:30, lunch bump, peak around 21:00."""
+
+    def bump(centre: float, width: float) -> float:
+        distance = min(abs(local_hour - centre), 24 - abs(local_hour - centre))
+        return math.exp(-0.5 * (distance / width) ** 2)
+
+    return 0.1 + 0.35 * bump(10.5, 2.5) + 0.3 * bump(14.5, 3.0) + 0.9 * bump(21.0, 2.2)
+
+
+def origin_samples(
+    rng: random.Random, cdn_days: int, now: datetime
+) -> Iterator[tuple[str, datetime, int, int, dict[int, int]]]:
+    """(domain, minute, flux, pv, {code: count}) for every domain and every minute of the last
+    `cdn_days` days, ending with the last complete minute before `now`."""
+    end = now.astimezone(ZoneInfo("UTC")).replace(second=0, microsecond=0)
+    minutes = cdn_days * 1440
+    zone = local_zone()
+    for profile in DOMAINS:
+        incidents = incident_minutes(rng, minutes)
+        level = 1.0
+        for index in range(minutes):
+            minute = end - timedelta(minutes=minutes - index)
+            local = minute.astimezone(zone)
+            weekend = 1.1 if local.weekday() >= 5 else 1.0
+            level = 0.9 * level + 0.1 * rng.lognormvariate(0, 0.25)  # slow drift, no white-noise jitter
+            expected = profile.peak_pv * daily_shape(local.hour + local.minute / 60) * weekend * level
+            pv = max(0, int(rng.gauss(expected, math.sqrt(expected) + 1)))
+            status = status_mix(rng, pv, profile.status_shares, incident=index in incidents)
+            with_body = pv - status.get(304, 0)
+            flux = int(with_body * profile.mean_bytes * rng.lognormvariate(0, 0.1))
+            yield profile.name, minute, flux, pv, status
+
+
+def incident_minutes(rng: random.Random, minutes: int) -> set[int]:
+    """A few 10-30 minute windows where an upstream fails and 5xx codes jump."""
+    result: set[int] = set()
+    for _ in range(max(1, minutes // 1440 // 2)):
+        start = rng.randrange(minutes)
+        result.update(range(start, min(minutes, start + rng.randint(10, 30))))
+    return result
+
+
+def status_mix(rng: random.Random, pv: int, shares: dict[int, float], incident: bool) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    remaining = pv
+    for code, share in shares.items():
+        if incident and code in INCIDENT_CODES:
+            share *= 40
+        expected = pv * share
+        count = min(remaining, int(expected) + (rng.random() < expected - int(expected)))
+        if count:
+            counts[code] = count
+            remaining -= count
+    if remaining:
+        counts[200] = remaining
+    return dict(sorted(counts.items()))
+
+
+def write_origin_samples(rng: random.Random, cdn_days: int, now: datetime) -> dict[str, int]:
+    """Tens of thousands of minutes and several status rows each: inserted without model instances."""
+    domains = {profile.name: Domain.objects.create(name=profile.name) for profile in DOMAINS}
+    statuses: dict[tuple[int, datetime], dict[int, int]] = {}
+
+    def sample_rows():
+        for name, minute, flux, pv, status in origin_samples(rng, cdn_days, now):
+            domain_id = domains[name].pk
+            statuses[(domain_id, minute)] = status
+            yield domain_id, db_datetime(minute), flux, pv
+
+    insert_rows(OriginSample, ("domain", "minute", "flux", "pv"), sample_rows())
+    stored = OriginSample.objects.filter(domain__in=domains.values()).values_list("pk", "domain_id", "minute")
+    count_rows = [
+        (pk, code, count)
+        for pk, domain_id, minute in stored.iterator(BATCH)
+        for code, count in statuses[(domain_id, minute)].items()
+    ]
+    insert_rows(OriginStatusCount, ("sample", "code", "count"), count_rows)
+    return {"cdn domains": len(domains), "origin samples": len(statuses), "status counts": len(count_rows)}
+
+
+def db_datetime(moment: datetime):
+    """An aware datetime as the backend stores it (what DateTimeField does, without the overhead)."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def insert_rows(model, fields: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    """A plain bulk insert of prepared values: COPY on PostgreSQL (bulk_create is ~10x slower
+    there), executemany elsewhere. No signals, no model instances."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+
+# --- entry point -------------------------------------------------------------------------------
+
+
+def demo_keys_present() -> list[str]:
+    """The demo's own keys already in the database (a second seeding would collide with them)."""
+    projects = Project.objects.filter(key__in=[key for key, *_ in PROJECTS]).values_list("key", flat=True)
+    domains = Domain.objects.filter(name__in=[d.name for d in DOMAINS]).values_list("name", flat=True)
+    return sorted([*projects, *domains])
+
+
+@transaction.atomic
+def seed_demo(*, days: int = 90, cdn_days: int = 7, seed: int = 1, now: datetime | None = None) -> dict[str, int]:
+    """Insert the demo's raw rows in one transaction and return what was written, by kind."""
+    now = now or timezone.now()
+    counts = {}
+    if days > 0:
+        counts |= InsightsGenerator(random.Random(f"{seed}:insights"), days, now).build().write()
+    if cdn_days > 0:
+        counts |= write_origin_samples(random.Random(f"{seed}:cdn"), cdn_days, now)
+    return counts
