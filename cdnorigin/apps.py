@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class CdnOriginConfig(AppConfig):
     name = "cdnorigin"
     verbose_name = "CDN origin statistics"
+
+    def ready(self):
+        # Connects the receivers that keep rollups following one-row edits (admin, shell, fixtures).
+        from cdnorigin import signals  # noqa: F401

@@ -1,0 +1,78 @@
+"""Which 5-minute buckets have stale rollups, and the on-commit recompute that cleans them.
+
+Every write of raw origin rows marks the (domain, 5-minute UTC start) buckets it touched, inside the
+writer's transaction; the recompute is scheduled with `transaction.on_commit`, so it only ever runs
+against committed rows. A bucket still marked is answered from raw rows by the selectors, so a
+statistic is never stale even while the recompute is pending or has failed.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from cdnorigin import bulk
+from cdnorigin.models import DirtyOriginBucket
+
+FIVE_MINUTES = 300
+
+
+def five_minute_floor(dt: datetime) -> datetime:
+    """The UTC start of the 5-minute bucket holding `dt` (an aware datetime)."""
+    if dt.tzinfo is None:
+        raise ValueError("five_minute_floor needs an aware datetime")
+    seconds = int(dt.timestamp())
+    return datetime.fromtimestamp(seconds - seconds % FIVE_MINUTES, UTC)
+
+
+def mark_buckets_dirty(domain_id: int, minutes: Iterable[datetime]) -> int:
+    """Mark the buckets holding `minutes` of one domain stale and schedule their recompute.
+
+    An already marked bucket gets a fresh `marked_at`, which tells a recompute running meanwhile
+    that it must not clear the mark. Returns the number of buckets marked.
+    """
+    starts = {five_minute_floor(minute) for minute in minutes}
+    return mark_pairs_dirty((domain_id, start) for start in starts)
+
+
+def mark_pairs_dirty(pairs: Iterable[tuple[int, datetime]]) -> int:
+    """`mark_buckets_dirty` for buckets of several domains: pairs of (domain_id, any instant in the bucket)."""
+    keys = sorted({(domain_id, five_minute_floor(instant)) for domain_id, instant in pairs})
+    if not keys:
+        return 0
+    now = timezone.now()
+    bulk.upsert(
+        DirtyOriginBucket,
+        ["domain_pk", "start", "marked_at"],
+        [(domain_id, start, now) for domain_id, start in keys],
+        conflict=["domain_pk", "start"],
+        update="marked_at = excluded.marked_at",
+    )
+    schedule_recompute()
+    return len(keys)
+
+
+def dirty_buckets(domain_ids: Iterable[int] | None, start: datetime, end: datetime) -> set[tuple[int, datetime]]:
+    """Marked buckets of `domain_ids` (None: every domain) overlapping [start, end), as (domain_id, UTC start)."""
+    rows = DirtyOriginBucket.objects.filter(start__gte=five_minute_floor(start), start__lt=end)
+    if domain_ids is not None:
+        rows = rows.filter(domain_pk__in=list(domain_ids))
+    return {(domain_id, bucket.astimezone(UTC)) for domain_id, bucket in rows.values_list("domain_pk", "start")}
+
+
+def _enqueue_recompute() -> None:
+    # Imported here: tasks imports rollups, which imports this module.
+    from cdnorigin.tasks import recompute_dirty_origin_buckets
+
+    recompute_dirty_origin_buckets.delay()
+
+
+def schedule_recompute() -> None:
+    """Run the recompute task after the current transaction commits (at once outside one).
+
+    Not de-duplicated: a second run in a row finds no marks and costs one query. `robust=True`: with
+    no broker the task runs inline, and a failing recompute must not turn an already committed write
+    into an error; the marks stay and the next run (or the beat sweep) picks them up.
+    """
+    transaction.on_commit(_enqueue_recompute, robust=True)

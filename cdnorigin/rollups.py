@@ -1,0 +1,296 @@
+"""How the origin rollups are recomputed from the raw minute rows, bucket by bucket.
+
+Three levels per domain, each derived whole from the level below, never incremented in place (a
+retried or duplicated task cannot double count):
+
+- `5min`: sums of the minute rows of one UTC 5-minute bucket;
+- `hour`: sums of the 5-minute rows of one local hour (starts where the local minute is 0);
+- `day`: sums of the hour rows of one local day (local midnight to local midnight: 23/24/25 h).
+
+`peak_flux_5m`/`peak_pv_5m` are the largest 5-minute sums inside the period (a 5-minute row's own
+values). `status` maps a code (string) to its non-zero count. A period without minute rows has no row.
+Period boundaries come from `cdnorigin.periods`, the same arithmetic the selectors answer with.
+
+Recomputes of one domain are serialised by locking its `Domain` row (`FOR NO KEY UPDATE`, which does
+not block writers inserting rows that reference it), so two workers cleaning different 5-minute
+buckets of the same hour cannot each write an hour computed without the other's fresh bucket.
+"""
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from cdnorigin import bulk
+from cdnorigin.dirty import FIVE_MINUTES, five_minute_floor
+from cdnorigin.models import DirtyOriginBucket, Domain, Interval, OriginRollup, OriginSample, OriginStatusCount
+from cdnorigin.periods import floor, local_zone, next_start
+
+# Dirty marks handled per transaction by `recompute_dirty`.
+DIRTY_BATCH = 2000
+# Ranges OR'ed into one statement (3 parameters each, well under SQLite's 999).
+RANGES_PER_QUERY = 150
+INSERT_COLUMNS = ("domain_id", "interval", "start", "flux", "pv", "peak_flux_5m", "peak_pv_5m", "status")
+ROLLUP_FIELDS = ("domain_id", "start", "flux", "pv", "peak_flux_5m", "peak_pv_5m", "status")
+END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+FIVE, HOUR, DAY = Interval.FIVE_MINUTES.value, Interval.HOUR.value, Interval.DAY.value
+
+
+def _ts(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+def _utc(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _row(domain_id: int, interval: str, start: int, flux: int, pv: int, peak_flux: int, peak_pv: int, status) -> dict:
+    codes = {str(code): int(count) for code, count in sorted(status.items(), key=lambda item: int(item[0])) if count}
+    return {
+        "domain_id": domain_id,
+        "interval": interval,
+        "start": _utc(start),
+        "flux": int(flux),
+        "pv": int(pv),
+        "peak_flux_5m": int(peak_flux),
+        "peak_pv_5m": int(peak_pv),
+        "status": codes,
+    }
+
+
+# --- raw minute rows -> 5-minute sums -------------------------------------------------------------
+
+
+def _bucket_expression() -> str:
+    """SQL for the Unix second starting the 5-minute bucket of `s.minute`."""
+    if connection.vendor == "postgresql":
+        return f"(FLOOR(EXTRACT(EPOCH FROM s.minute) / {FIVE_MINUTES}) * {FIVE_MINUTES})::bigint"
+    if connection.vendor == "sqlite":
+        return f"(CAST(STRFTIME('%%s', s.minute) AS INTEGER) / {FIVE_MINUTES}) * {FIVE_MINUTES}"
+    raise NotImplementedError(f"origin rollups support SQLite and PostgreSQL, not {connection.vendor}")
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for offset in range(0, len(items), size):
+        yield items[offset : offset + size]
+
+
+def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]]) -> list[dict]:
+    """5-minute rows of the minute rows in (domain_id, start, end) ranges (bucket-aligned), ordered."""
+    qn = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    samples = qn(OriginSample._meta.db_table)
+    statuses = qn(OriginStatusCount._meta.db_table)
+    bucket = _bucket_expression()
+    sums: dict[tuple[int, int], list] = {}
+    with connection.cursor() as cursor:
+        for chunk in _chunks(ranges, RANGES_PER_QUERY):
+            where = " OR ".join(["(s.domain_id = %s AND s.minute >= %s AND s.minute < %s)"] * len(chunk))
+            params = [value for domain_id, a, b in chunk for value in (domain_id, adapt(a), adapt(b))]
+            cursor.execute(
+                f"SELECT s.domain_id, {bucket} AS bucket, SUM(s.flux), SUM(s.pv) FROM {samples} s "
+                f"WHERE {where} GROUP BY s.domain_id, bucket",
+                params,
+            )
+            for domain_id, start, flux, pv in cursor.fetchall():
+                sums[(domain_id, int(start))] = [int(flux), int(pv), {}]
+            cursor.execute(
+                f"SELECT s.domain_id, {bucket} AS bucket, c.code, SUM(c.{qn('count')}) "
+                f"FROM {statuses} c JOIN {samples} s ON s.id = c.sample_id "
+                f"WHERE ({where}) AND c.{qn('count')} > 0 GROUP BY s.domain_id, bucket, c.code",
+                params,
+            )
+            for domain_id, start, code, count in cursor.fetchall():
+                sums[(domain_id, int(start))][2][code] = int(count)
+    return [
+        _row(domain_id, FIVE, start, flux, pv, flux, pv, status)
+        for (domain_id, start), (flux, pv, status) in sorted(sums.items())
+    ]
+
+
+def compute_five_minute_rows(domain_ids: Iterable[int], start: datetime, end: datetime) -> list[dict]:
+    """5-minute rows straight from the minute rows, for every bucket overlapping [start, end) (pure read).
+
+    Each dict has the shape of an OriginRollup row: domain_id, interval, start (aware UTC), flux, pv,
+    peak_flux_5m, peak_pv_5m (= flux, pv), status. Buckets without minute rows are absent.
+    """
+    first = five_minute_floor(start)
+    stop = _utc(-(-_ts(end) // FIVE_MINUTES) * FIVE_MINUTES)
+    if stop <= first:
+        return []
+    return _raw_five_minute([(domain_id, first, stop) for domain_id in sorted(set(domain_ids))])
+
+
+# --- lower level -> hour and day ----------------------------------------------------------------
+
+
+def _roll(rows: Iterable[dict], interval: str, zone) -> list[dict]:
+    """Rows of `interval` from rows of a finer interval: sums, maxima of the 5-minute peaks."""
+    groups: dict[tuple[int, int], list] = {}
+    for row in rows:
+        key = (row["domain_id"], floor(_ts(row["start"]), interval, zone))
+        acc = groups.get(key)
+        if acc is None:
+            acc = groups[key] = [0, 0, 0, 0, Counter()]
+        acc[0] += row["flux"]
+        acc[1] += row["pv"]
+        acc[2] = max(acc[2], row["peak_flux_5m"])
+        acc[3] = max(acc[3], row["peak_pv_5m"])
+        acc[4].update(row["status"])
+    return [_row(domain_id, interval, start, *acc) for (domain_id, start), acc in sorted(groups.items())]
+
+
+def _merge(keys: Iterable[tuple[int, int]], interval: str, zone) -> list[tuple[int, datetime, datetime]]:
+    """(domain_id, period start) keys as few (domain_id, start, end) ranges of adjacent periods."""
+    ranges: list[list] = []
+    for domain_id, start in sorted(set(keys)):
+        end = next_start(start, interval, zone)
+        if ranges and ranges[-1][0] == domain_id and ranges[-1][2] == start:
+            ranges[-1][2] = end
+        else:
+            ranges.append([domain_id, start, end])
+    return [(domain_id, _utc(a), _utc(b)) for domain_id, a, b in ranges]
+
+
+def _ranges_q(ranges: list[tuple[int, datetime, datetime]]) -> Q:
+    query = Q()
+    for domain_id, a, b in ranges:
+        query |= Q(domain_id=domain_id, start__gte=a, start__lt=b)
+    return query
+
+
+def _read(interval: str, ranges: list[tuple[int, datetime, datetime]]) -> list[dict]:
+    rows = []
+    for chunk in _chunks(ranges, RANGES_PER_QUERY):
+        rows.extend(OriginRollup.objects.filter(_ranges_q(chunk), interval=interval).values(*ROLLUP_FIELDS))
+    return rows
+
+
+def _insert(rows: list[dict]) -> None:
+    """Plain multi-row INSERT: a rebuild writes hundreds of thousands of rows, model instances cost ~10x."""
+    bulk.upsert(
+        OriginRollup,
+        INSERT_COLUMNS,
+        [(*(row[column] for column in INSERT_COLUMNS[:-1]), json.dumps(row["status"])) for row in rows],
+    )
+
+
+def _replace(interval: str, ranges: list[tuple[int, datetime, datetime]], rows: list[dict]) -> int:
+    """Delete the rows of `interval` in `ranges` and insert `rows` (all inside those ranges)."""
+    for chunk in _chunks(ranges, RANGES_PER_QUERY):
+        OriginRollup.objects.filter(_ranges_q(chunk), interval=interval).delete()
+    _insert(rows)
+    return len(rows)
+
+
+def _lock_domains(domain_ids: Iterable[int]) -> None:
+    """Serialise recomputes per domain (no-op on SQLite, where writers are serialised anyway)."""
+    ids = sorted(set(domain_ids))
+    for chunk in _chunks(ids, 500):
+        list(Domain.objects.select_for_update(no_key=True).filter(id__in=chunk).order_by("id").values_list("id"))
+
+
+def recompute_buckets(pairs: Iterable[tuple[int, datetime]]) -> dict:
+    """Recompute the 5-minute rows of these (domain_id, bucket) pairs whole from raw rows, then their
+    hours from the 5-minute rows and their days from the hour rows; one transaction."""
+    zone = local_zone()
+    buckets = {(domain_id, _ts(five_minute_floor(instant))) for domain_id, instant in pairs}
+    if not buckets:
+        return {FIVE: 0, HOUR: 0, DAY: 0}
+    five_ranges = _merge(buckets, FIVE, zone)
+    hour_ranges = _merge({(d, floor(s, HOUR, zone)) for d, s in buckets}, HOUR, zone)
+    day_ranges = _merge({(d, floor(s, DAY, zone)) for d, s in buckets}, DAY, zone)
+    with transaction.atomic():
+        _lock_domains(domain_id for domain_id, _ in buckets)
+        counts = {FIVE: _replace(FIVE, five_ranges, _raw_five_minute(five_ranges))}
+        hours = _roll(_read(FIVE, hour_ranges), HOUR, zone)
+        counts[HOUR] = _replace(HOUR, hour_ranges, hours)
+        days = _roll(_read(HOUR, day_ranges), DAY, zone)
+        counts[DAY] = _replace(DAY, day_ranges, days)
+    return counts
+
+
+# --- dirty marks -------------------------------------------------------------------------------
+
+
+def _clear_marks(marks: list[tuple[int, datetime]]) -> int:
+    """Delete marks (id, marked_at) unless re-marked meanwhile: a newer write must keep its mark."""
+    by_time: dict[datetime, list[int]] = {}
+    for mark_id, marked_at in marks:
+        by_time.setdefault(marked_at, []).append(mark_id)
+    deleted = 0
+    for marked_at, ids in by_time.items():
+        for chunk in _chunks(ids, 500):
+            deleted += DirtyOriginBucket.objects.filter(id__in=chunk, marked_at=marked_at).delete()[0]
+    return deleted
+
+
+def recompute_dirty(limit: int | None = None) -> int:
+    """Recompute every marked bucket (at most `limit`), oldest mark first; returns the marks processed.
+
+    Each batch is one transaction. Marks are taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+    concurrent runs share the work; running it twice is harmless (the second finds nothing).
+    """
+    done = 0
+    previous = None
+    while limit is None or done < limit:
+        size = DIRTY_BATCH if limit is None else min(DIRTY_BATCH, limit - done)
+        with transaction.atomic():
+            marks = list(
+                DirtyOriginBucket.objects.select_for_update(skip_locked=True)
+                .order_by("marked_at", "id")
+                .values_list("id", "domain_pk", "start", "marked_at")[:size]
+            )
+            if not marks or marks == previous:
+                break
+            recompute_buckets((domain_id, start) for _, domain_id, start, _ in marks)
+            _clear_marks([(mark_id, marked_at) for mark_id, _, _, marked_at in marks])
+        previous = marks
+        done += len(marks)
+    return done
+
+
+# --- full rebuild ------------------------------------------------------------------------------
+
+
+def rebuild(since: date | None = None) -> dict:
+    """Recompute every rollup from raw rows (only periods from local midnight of `since` on, if given).
+
+    One transaction per domain, so a long rebuild never holds everything locked. Marks of the rebuilt
+    range are cleared unless re-marked meanwhile; marks of deleted domains are dropped.
+    """
+    zone = local_zone()
+    first = _utc(int(datetime.combine(since, time(), tzinfo=zone).timestamp())) if since else None
+    totals = Counter()
+    domain_ids = list(Domain.objects.order_by("id").values_list("id", flat=True))
+    for domain_id in domain_ids:
+        with transaction.atomic():
+            _lock_domains([domain_id])
+            marks = DirtyOriginBucket.objects.filter(domain_pk=domain_id)
+            stale = OriginRollup.objects.filter(domain_id=domain_id)
+            if first is not None:
+                marks = marks.filter(start__gte=first)
+                stale = stale.filter(start__gte=first)
+            marks = list(marks.values_list("id", "marked_at"))
+            stale.delete()
+            five = _raw_five_minute([(domain_id, first or _utc(0), END_OF_TIME)])
+            hours = _roll(five, HOUR, zone)
+            days = _roll(hours, DAY, zone)
+            _insert([*five, *hours, *days])
+            totals["five_minute_rows"] += len(five)
+            totals["hour_rows"] += len(hours)
+            totals["day_rows"] += len(days)
+            totals["marks_cleared"] += _clear_marks(marks)
+    orphans = DirtyOriginBucket.objects.exclude(domain_pk__in=Domain.objects.values("id"))
+    totals["marks_cleared"] += orphans.delete()[0]
+    return {
+        "since": since.isoformat() if since else None,
+        "domains": len(domain_ids),
+        "five_minute_rows": totals["five_minute_rows"],
+        "hour_rows": totals["hour_rows"],
+        "day_rows": totals["day_rows"],
+        "marks_cleared": totals["marks_cleared"],
+    }
