@@ -1,0 +1,350 @@
+"""DescribeCdnOriginData: origin statistics per domain and period, read from rollups (API.md section 4).
+
+`1min` answers come from the raw minute rows. `5min`, `hour` and `day` answers come from the
+OriginRollup rows of that interval, except a (domain, period) holding a dirty 5-minute bucket: it is
+rebuilt from 5-minute values, the clean ones from the 5-minute rollup and the dirty ones from raw
+minute rows, so an answer is never stale. Peaks of the `total` at `hour`/`day` come from 5-minute
+sums across the domains (summed in SQL), never from adding per-domain peaks.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from operator import add
+
+from django.db.models import BigIntegerField, Func, Sum
+from django.utils import timezone
+
+from .dirty import dirty_buckets
+from .errors import VolcError
+from .models import Domain, OriginRollup, OriginSample, OriginStatusCount
+from .params import BOTH, PER_DOMAIN, TOTAL, OriginQuery, parse_query
+from .periods import FIVE_MINUTES, FIXED_SECONDS, Periods, periods_between
+from .rollups import compute_five_minute_rows
+
+TOTAL_NAME = "total"
+STATUS_CLASSES = (2, 3, 4, 5)
+# Dirty 5-minute buckets closer than this are read from minute rows in one query.
+DIRTY_RUN_GAP = 3600
+# Rows fetched per round trip when streaming rollup or minute rows.
+CHUNK = 20000
+
+
+@dataclass
+class Series:
+    """Integer sums of one resource per period; peaks are the largest 5-minute sums (hour/day)."""
+
+    flux: list[int]
+    pv: list[int]
+    peak_flux: list[int]
+    peak_pv: list[int]
+    status: dict[int, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def zeros(cls, size: int) -> "Series":
+        return cls([0] * size, [0] * size, [0] * size, [0] * size)
+
+    def add_status(self, index: int, codes: dict, size: int) -> None:
+        for code, count in codes.items():
+            counts = self.status.get(int(code))
+            if counts is None:
+                counts = self.status[int(code)] = [0] * size
+            counts[index] += count
+
+    def add(self, other: "Series") -> None:
+        """Add another resource's sums (peaks are not additive and are left alone)."""
+        self.flux = list(map(add, self.flux, other.flux))
+        self.pv = list(map(add, self.pv, other.pv))
+        for code, counts in other.status.items():
+            mine = self.status.get(code)
+            self.status[code] = list(counts) if mine is None else list(map(add, mine, counts))
+
+
+def describe_origin_data(params: dict, allowed_domains: set[str] | None, *, now: datetime | None = None) -> dict:
+    """The `Result` of DescribeCdnOriginData for a caller who may see `allowed_domains` (None: all)."""
+    query = parse_query(params, now or timezone.now())
+    domains = _resolve_domains(query.domains, allowed_domains)
+    periods = periods_between(query.start, query.end, query.interval)
+    ids = [domain_id for domain_id, _ in domains]
+    # Every domain of a main account: no `IN (...)` list, however many domains there are.
+    scope = None if query.domains is None and allowed_domains is None else ids
+    with_status = query.metric.startswith("status")
+    with_peaks = query.metric in ("bandwidth", "qps") and query.interval in ("hour", "day")
+    raw_dirty = {}
+    if query.interval == "1min":
+        per_domain = _minute_series(ids, scope, periods, with_status)
+    else:
+        per_domain, raw_dirty = _rollup_series(ids, scope, periods, with_status)
+    resources = []
+    if query.output in (PER_DOMAIN, BOTH):
+        resources += [_resource(name, query, periods, per_domain[domain_id]) for domain_id, name in domains]
+    if query.output in (TOTAL, BOTH):
+        total = Series.zeros(len(periods))
+        for series in per_domain.values():
+            total.add(series)
+        if with_peaks:
+            total.peak_flux, total.peak_pv = _total_peaks(scope, periods, raw_dirty)
+        resources.append(_resource(TOTAL_NAME, query, periods, total))
+    return {"Resources": resources}
+
+
+def _resolve_domains(names: tuple[str, ...] | None, allowed: set[str] | None) -> list[tuple[int, str]]:
+    """(id, name) of the domains asked about, in request order; 403 before 404, as the seed's sub-accounts."""
+    if names is None:
+        rows = Domain.objects.all() if allowed is None else Domain.objects.filter(name__in=allowed)
+        return list(rows.order_by("name").values_list("id", "name"))
+    if allowed is not None and any(name not in allowed for name in names):
+        raise VolcError(403, "AccessDenied.IAMUnauthorized", "您没有权限执行该操作")
+    found = dict(Domain.objects.filter(name__in=names).values_list("name", "id"))
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise VolcError(404, "NotFound.Domain", f"账户下无此域名:{','.join(missing)}")
+    return [(found[name], name) for name in names]
+
+
+class EpochSeconds(Func):
+    """Unix seconds of a datetime column, computed by the database: parsing a Python datetime per row
+    would cost more than the rest of an answer."""
+
+    output_field = BigIntegerField()
+
+    def get_db_converters(self, connection):
+        return []  # both databases already answer a Python int
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotImplementedError(f"origin statistics support SQLite and PostgreSQL, not {connection.vendor}")
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # '%%%%s' survives both the template and the backend's placeholder rewriting as strftime's '%s'.
+        return super().as_sql(compiler, connection, template="CAST(STRFTIME('%%%%s', %(expressions)s) AS INTEGER)")
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _utc(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _in_scope(rows, field: str, scope: list[int] | None):
+    return rows if scope is None else rows.filter(**{f"{field}__in": scope})
+
+
+def _minute_series(ids: list[int], scope: list[int] | None, periods: Periods, with_status: bool) -> dict[int, Series]:
+    size = len(periods)
+    series = {domain_id: Series.zeros(size) for domain_id in ids}
+    first, end = periods.first_datetime(), periods.end_datetime()
+    samples = _in_scope(OriginSample.objects.filter(minute__gte=first, minute__lt=end), "domain_id", scope)
+    rows = samples.order_by("domain_id", "minute").values_list("domain_id", EpochSeconds("minute"), "flux", "pv")
+    for domain_id, minute, flux, pv in rows.iterator(CHUNK):
+        target = series.get(domain_id)  # None: a domain created since the domains were listed
+        if target is not None:
+            index = periods.index_of(minute)
+            target.flux[index] += flux
+            target.pv[index] += pv
+    if with_status:
+        counts = OriginStatusCount.objects.filter(sample__minute__gte=first, sample__minute__lt=end)
+        counts = _in_scope(counts, "sample__domain_id", scope)
+        counts = counts.order_by("sample_id", "code").values_list(
+            "sample__domain_id", EpochSeconds("sample__minute"), "code", "count"
+        )
+        for domain_id, minute, code, count in counts.iterator(CHUNK):
+            target = series.get(domain_id)
+            if target is not None:
+                target.add_status(periods.index_of(minute), {code: count}, size)
+    return series
+
+
+def _rollup_series(
+    ids: list[int], scope: list[int] | None, periods: Periods, with_status: bool
+) -> tuple[dict[int, Series], dict[tuple[int, int], tuple[int, int, dict]]]:
+    """Per-domain series from the rollups of the period's interval, stale periods rebuilt from 5-minute values.
+
+    Also returns the raw 5-minute values of every dirty bucket in range, (domain_id, bucket start) ->
+    (flux, pv, status), for the `total` peaks.
+    """
+    size = len(periods)
+    series = {domain_id: Series.zeros(size) for domain_id in ids}
+    first, end = periods.first_datetime(), periods.end_datetime()
+    # Marks of domains not answered about (deleted, or created since they were listed) are left out.
+    dirty = {
+        (domain_id, _ts(start))
+        for domain_id, start in dirty_buckets(scope, first, end)
+        if domain_id in series and periods.index_of(_ts(start)) is not None
+    }
+    stale = {(domain_id, periods.index_of(start)) for domain_id, start in dirty}
+    columns = ["domain_id", EpochSeconds("start"), "flux", "pv", "peak_flux_5m", "peak_pv_5m"] + (
+        ["status"] if with_status else []
+    )
+    rows = _in_scope(
+        OriginRollup.objects.filter(interval=periods.interval, start__gte=first, start__lt=end), "domain_id", scope
+    )
+    rows = rows.order_by("domain_id", "interval", "start").values_list(*columns)
+    position = {start: index for index, start in enumerate(periods.starts)}  # rollup rows start periods
+    for row in rows.iterator(CHUNK):
+        target = series.get(row[0])
+        index = position.get(row[1])
+        if target is None or index is None or (stale and (row[0], index) in stale):
+            continue
+        # One rollup row per domain and period: plain assignment.
+        target.flux[index] = row[2]
+        target.pv[index] = row[3]
+        target.peak_flux[index] = row[4]
+        target.peak_pv[index] = row[5]
+        if with_status:
+            target.add_status(index, row[6], size)
+    raw_dirty = _raw_five_minute_values(dirty)
+    for (domain_id, index), values in _stale_five_minute_values(stale, dirty, raw_dirty, periods).items():
+        target = series[domain_id]
+        for flux, pv, codes in values:
+            target.flux[index] += flux
+            target.pv[index] += pv
+            target.peak_flux[index] = max(target.peak_flux[index], flux)
+            target.peak_pv[index] = max(target.peak_pv[index], pv)
+            if with_status:
+                target.add_status(index, codes, size)
+    return series, raw_dirty
+
+
+def _runs(starts: list[int]) -> list[tuple[int, int]]:
+    """Sorted bucket starts grouped into [first, last + 5 min) runs, split at gaps wider than DIRTY_RUN_GAP."""
+    runs = []
+    for start in starts:
+        if runs and start - runs[-1][1] <= DIRTY_RUN_GAP:
+            runs[-1][1] = start + FIVE_MINUTES
+        else:
+            runs.append([start, start + FIVE_MINUTES])
+    return [tuple(run) for run in runs]
+
+
+def _raw_five_minute_values(dirty: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int, dict]]:
+    """Raw 5-minute sums of the dirty buckets, zero where the minute rows are gone."""
+    values = {pair: (0, 0, {}) for pair in dirty}
+    if not dirty:
+        return values
+    for first, stop in _runs(sorted({start for _, start in dirty})):
+        domain_ids = sorted({domain_id for domain_id, start in dirty if first <= start < stop})
+        for row in compute_five_minute_rows(domain_ids, _utc(first), _utc(stop)):
+            pair = (row["domain_id"], _ts(row["start"]))
+            if pair in values:
+                values[pair] = (row["flux"], row["pv"], row["status"])
+    return values
+
+
+def _stale_five_minute_values(
+    stale: set[tuple[int, int]],
+    dirty: set[tuple[int, int]],
+    raw_dirty: dict[tuple[int, int], tuple[int, int, dict]],
+    periods: Periods,
+) -> dict[tuple[int, int], list[tuple[int, int, dict]]]:
+    """The 5-minute values inside each stale (domain, period): rollup rows where clean, raw where dirty."""
+    values = defaultdict(list)
+    for (domain_id, start), value in raw_dirty.items():
+        values[(domain_id, periods.index_of(start))].append(value)
+    if periods.interval == "5min" or not stale:
+        return values
+    domain_ids = sorted({domain_id for domain_id, _ in stale})
+    first = min(periods.bounds(index)[0] for _, index in stale)
+    stop = max(periods.bounds(index)[1] for _, index in stale)
+    rows = OriginRollup.objects.filter(
+        interval="5min", domain_id__in=domain_ids, start__gte=_utc(first), start__lt=_utc(stop)
+    ).order_by("domain_id", "interval", "start")
+    for domain_id, start, flux, pv, codes in rows.values_list(
+        "domain_id", EpochSeconds("start"), "flux", "pv", "status"
+    ).iterator(CHUNK):
+        key = (domain_id, periods.index_of(start))
+        if key in stale and (domain_id, start) not in dirty:
+            values[key].append((flux, pv, codes))
+    return values
+
+
+def _total_peaks(
+    scope: list[int] | None, periods: Periods, raw_dirty: dict[tuple[int, int], tuple[int, int, dict]]
+) -> tuple[list[int], list[int]]:
+    """Per period, the largest 5-minute flux and pv summed over all domains (dirty buckets from raw rows)."""
+    five = OriginRollup.objects.filter(
+        interval="5min", start__gte=periods.first_datetime(), start__lt=periods.end_datetime()
+    )
+    five = _in_scope(five, "domain_id", scope)
+    sums = {
+        start: [flux, pv]
+        for start, flux, pv in five.annotate(epoch=EpochSeconds("start"))
+        .values("epoch")
+        .annotate(total_flux=Sum("flux"), total_pv=Sum("pv"))
+        .order_by("epoch")
+        .values_list("epoch", "total_flux", "total_pv")
+    }
+    if raw_dirty:
+        # The stale 5-minute rollups of the dirty buckets leave the sums; one range query, not an IN list.
+        starts = [start for _, start in raw_dirty]
+        stale_rows = five.filter(
+            domain_id__in=sorted({domain_id for domain_id, _ in raw_dirty}),
+            start__gte=_utc(min(starts)),
+            start__lte=_utc(max(starts)),
+        ).values_list("domain_id", EpochSeconds("start"), "flux", "pv")
+        for domain_id, start, flux, pv in stale_rows.iterator(CHUNK):
+            if (domain_id, start) in raw_dirty:
+                sums[start][0] -= flux
+                sums[start][1] -= pv
+        for (_, start), (flux, pv, _codes) in raw_dirty.items():
+            bucket = sums.setdefault(start, [0, 0])
+            bucket[0] += flux
+            bucket[1] += pv
+    peak_flux, peak_pv = [0] * len(periods), [0] * len(periods)
+    for start, (flux, pv) in sums.items():
+        index = periods.index_of(start)
+        peak_flux[index] = max(peak_flux[index], flux)
+        peak_pv[index] = max(peak_pv[index], pv)
+    return peak_flux, peak_pv
+
+
+def _resource(name: str, query: OriginQuery, periods: Periods, series: Series) -> dict:
+    return {
+        "Name": name,
+        "Metrics": [
+            {
+                "Metric": metric,
+                "Values": [{"Timestamp": ts, "Value": value} for ts, value in zip(periods.starts, values, strict=True)],
+            }
+            for metric, values in _metric_values(query.metric, periods, series)
+        ],
+    }
+
+
+def _per_second(numbers: list[int], periods: Periods, peaks: list[int], bits: int) -> list[float]:
+    """Per-second rate: over the period at 1min/5min; the largest 5-minute rate at hour/day."""
+    if periods.interval in ("1min", "5min"):
+        seconds = FIXED_SECONDS[periods.interval]
+        return [value * bits / seconds for value in numbers]
+    return [value * bits / FIVE_MINUTES for value in peaks]
+
+
+def _metric_values(metric: str, periods: Periods, series: Series) -> list[tuple[str, list[float]]]:
+    if metric == "flux":
+        return [("flux", [float(value) for value in series.flux])]
+    if metric == "pv":
+        return [("pv", [float(value) for value in series.pv])]
+    if metric == "bandwidth":
+        return [("bandwidth", _per_second(series.flux, periods, series.peak_flux, 8))]
+    if metric == "qps":
+        return [("qps", _per_second(series.pv, periods, series.peak_pv, 1))]
+    size = len(periods)
+    by_class = {klass: [0] * size for klass in range(1, 6)}
+    for code, counts in series.status.items():
+        target = by_class[code // 100]
+        for index, count in enumerate(counts):
+            target[index] += count
+    if metric == "status_all":
+        everything = [sum(column) for column in zip(*by_class.values(), strict=True)]
+        return [("status_all", [float(value) for value in everything])] + [
+            (f"status_{klass}xx", [float(value) for value in by_class[klass]]) for klass in STATUS_CLASSES
+        ]
+    klass = int(metric[len("status_")])
+    codes = sorted(code for code, counts in series.status.items() if code // 100 == klass and any(counts))
+    return [(metric, [float(value) for value in by_class[klass]])] + [
+        (f"status_{code}", [float(value) for value in series.status[code]]) for code in codes
+    ]
