@@ -3,18 +3,23 @@
 The envelope is `ResponseMetadata.Error = {"CodeN", "Code", "Message"}` (API.md section 4).
 """
 
-# Volcengine's numeric codes for the documented string codes.
+# Numeric codes: the common ones as Volcengine/BytePlus publish them (MissingAuthenticationToken
+# 100003, InvalidTimestamp 100006, InvalidActionOrVersion 100008, InvalidAccessKey 100009,
+# SignatureDoesNotMatch 100010, AccessDenied 100013, FlowLimitExceeded 100018); the product-level
+# ones (parameters, domains) have no published number, so they share the generic 100004.
 CODE_NUMBERS = {
-    "MissingAuthenticationToken": 100009,
-    "InvalidAccessKey": 100010,
-    "SignatureDoesNotMatch": 100010,
-    "InvalidTimestamp": 100011,
-    "InvalidActionOrVersion": 100008,
-    "FlowLimitExceeded": 100018,
-    "InvalidParameter": 100004,
-    "NotFound.Domain": 100017,
-    "AccessDenied.IAMUnauthorized": 100013,
     "InternalError": 100001,
+    "MissingAuthenticationToken": 100003,
+    "InvalidParameter": 100004,
+    "InvalidAuthorization": 100005,
+    "InvalidTimestamp": 100006,
+    "InvalidActionOrVersion": 100008,
+    "MethodNotAllowed": 100008,
+    "InvalidAccessKey": 100009,
+    "SignatureDoesNotMatch": 100010,
+    "AccessDenied.IAMUnauthorized": 100013,
+    "NotFound.Domain": 100004,
+    "FlowLimitExceeded": 100018,
 }
 
 
