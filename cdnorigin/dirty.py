@@ -6,6 +6,7 @@ against committed rows. A bucket still marked is answered from raw rows by the s
 statistic is never stale even while the recompute is pending or has failed.
 """
 
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from cdnorigin import bulk
 from cdnorigin.models import DirtyOriginBucket
 
 FIVE_MINUTES = 300
+logger = logging.getLogger(__name__)
 
 
 def five_minute_floor(dt: datetime) -> datetime:
@@ -65,7 +67,14 @@ def _enqueue_recompute() -> None:
     # Imported here: tasks imports rollups, which imports this module.
     from cdnorigin.tasks import recompute_dirty_origin_buckets
 
-    recompute_dirty_origin_buckets.delay()
+    try:
+        recompute_dirty_origin_buckets.delay()
+    except Exception as exc:  # kombu/redis/amqp raise many kinds; the write has committed either way
+        logger.warning(
+            "rollup enqueue failed; buckets stay dirty until the sweep",
+            exc_info=True,
+            extra={"app": "cdnorigin", "error": exc.__class__.__name__},
+        )
 
 
 def schedule_recompute() -> None:

@@ -9,9 +9,11 @@ touched 5-minute buckets dirty so the rollups follow after commit:
   `INSERT ... ON CONFLICT DO UPDATE SET x = x + excluded.x`, atomic under concurrent imports.
 """
 
+import logging
 from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from time import monotonic
 
 from django.db import connection, transaction
 
@@ -24,6 +26,7 @@ MAX_VALUE = 2**48 - 1
 # Timestamps accepted: from the Unix epoch to 2100-01-01 (exclusive).
 MAX_TIMESTAMP = 4_102_444_800
 ROWS_PER_STATEMENT = 200
+logger = logging.getLogger(__name__)
 
 
 class UnknownDomainsError(ValueError):
@@ -87,6 +90,7 @@ def replace_origin_samples(items: list[dict]) -> int:
     domain_ids = dict(Domain.objects.filter(name__in=names).values_list("name", "id"))
     if unknown := names - domain_ids.keys():
         raise UnknownDomainsError(unknown)
+    started = monotonic()
     latest = {(domain_ids[item["domain"]], minute_of(item["timestamp"])): item for item in items}
     with transaction.atomic():
         ids = _upsert_samples([(*key, item["flux"], item["pv"]) for key, item in latest.items()], add=False)
@@ -100,7 +104,8 @@ def replace_origin_samples(items: list[dict]) -> int:
             ],
             add=False,
         )
-        mark_pairs_dirty(latest.keys())
+        buckets = mark_pairs_dirty(latest.keys())
+    _log_batch("origin_samples", started, samples=len(latest), domains=len(domain_ids), buckets=buckets)
     return len(latest)
 
 
@@ -139,6 +144,7 @@ def add_origin_samples(domain: Domain | int, per_minute: Mapping[datetime, tuple
     merged = _merge_per_minute(per_minute)
     if not merged:
         return 0
+    started = monotonic()
     minutes = sorted(merged)
     with transaction.atomic():
         ids = _upsert_samples([(domain_id, minute, *merged[minute][:2]) for minute in minutes], add=True)
@@ -150,5 +156,12 @@ def add_origin_samples(domain: Domain | int, per_minute: Mapping[datetime, tuple
             ],
             add=True,
         )
-        mark_buckets_dirty(domain_id, minutes)
+        buckets = mark_buckets_dirty(domain_id, minutes)
+    _log_batch("origin_log_minutes", started, samples=len(minutes), domains=1, buckets=buckets)
     return len(minutes)
+
+
+def _log_batch(kind: str, started: float, **counts: int) -> None:
+    logger.info(
+        "ingest batch stored", extra={"kind": kind, **counts, "duration_ms": round((monotonic() - started) * 1000, 1)}
+    )

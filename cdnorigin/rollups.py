@@ -28,6 +28,7 @@ from cdnorigin import bulk
 from cdnorigin.dirty import FIVE_MINUTES, five_minute_floor
 from cdnorigin.models import DirtyOriginBucket, Domain, Interval, OriginRollup, OriginSample, OriginStatusCount
 from cdnorigin.periods import floor, local_zone, next_start
+from config.faults import rollup_pause
 
 # Dirty marks handled per transaction by `recompute_dirty`.
 DIRTY_BATCH = 2000
@@ -247,6 +248,7 @@ def recompute_dirty(limit: int | None = None) -> int:
             if not marks or marks == previous:
                 break
             recompute_buckets((domain_id, start) for _, domain_id, start, _ in marks)
+            rollup_pause("cdnorigin")
             _clear_marks([(mark_id, marked_at) for mark_id, _, _, marked_at in marks])
         previous = marks
         done += len(marks)

@@ -6,6 +6,7 @@ bucket refreshes its `marked_at`, which is how a recompute that ran concurrently
 must not clear the mark (see `rollups.recompute_dirty`).
 """
 
+import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from django.utils import timezone
 from insights.models import DirtyJobDay
 
 MICROSECOND = timedelta(microseconds=1)
+logger = logging.getLogger(__name__)
 
 
 def zone() -> ZoneInfo:
@@ -61,12 +63,23 @@ def mark_job_days(pairs: Iterable[tuple[int, date]]) -> None:
     schedule_recompute()
 
 
+def _enqueue_recompute() -> None:
+    from insights.tasks import recompute_dirty_job_days
+
+    try:
+        recompute_dirty_job_days.delay()
+    except Exception as exc:  # kombu/redis/amqp raise many kinds; the write has committed either way
+        logger.warning(
+            "rollup enqueue failed; buckets stay dirty until the sweep",
+            exc_info=True,
+            extra={"app": "insights", "error": exc.__class__.__name__},
+        )
+
+
 def schedule_recompute() -> None:
     """Enqueue the recompute after commit (inline without a broker); a failure there is logged,
     never raised into the request that already committed: the marks stay and are swept later."""
-    from insights.tasks import recompute_dirty_job_days
-
-    transaction.on_commit(recompute_dirty_job_days.delay, robust=True)
+    transaction.on_commit(_enqueue_recompute, robust=True)
 
 
 def dirty_job_days(project_ids: list[int] | None, first: date, last: date) -> set[tuple[int, date]]:

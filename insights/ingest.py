@@ -6,6 +6,8 @@ the whole batch in a handful of queries, before anything is written. Writes are 
 the buckets of the replaced jobs and of the new ones.
 """
 
+import logging
+import time
 from collections import Counter, defaultdict
 
 from django.db import transaction
@@ -16,6 +18,7 @@ from insights.rollups import JOB_STATE, jobs_changed
 from insights.signals import muted
 
 BATCH_SIZE = 1000
+logger = logging.getLogger(__name__)
 JOB_REFERENCES = (("environment", Environment), ("service", Service))
 
 
@@ -93,6 +96,7 @@ def ingest_workflow_runs(items: list[dict]) -> list[WorkflowRun]:
     """
     if not items:
         return []
+    started = time.monotonic()
     projects, known = _check(items)
     ids = [item["id"] for item in items]
     with transaction.atomic(), muted():
@@ -117,6 +121,16 @@ def ingest_workflow_runs(items: list[dict]) -> list[WorkflowRun]:
         jobs_changed(old_states + [{field: getattr(job, field) for field in JOB_STATE} for job in jobs])
     for run in runs:
         run.created = run.pk not in stored
+    logger.info(
+        "ingest batch stored",
+        extra={
+            "kind": "workflow_runs",
+            "items": len(runs),
+            "replaced": len(stored),
+            "jobs": len(jobs),
+            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+        },
+    )
     return runs
 
 

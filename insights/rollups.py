@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncDate
 
+from config.faults import rollup_pause
 from insights.dirty import day_bounds, local_day, mark_job_days, zone
 from insights.models import FINAL_STATUSES, DailyJobStat, DirtyJobDay, Job, JobKind, Project, Status, TestModule
 
@@ -174,6 +175,7 @@ def recompute_dirty(limit: int | None = None) -> int:
             if not batch:
                 break
             recompute_job_days((pid, day) for _, pid, day, _ in batch)
+            rollup_pause("insights")
             left_dirty |= _clear_marks([(pk, marked_at) for pk, _, _, marked_at in batch])
         done += len(batch)
     return done

@@ -1,0 +1,21 @@
+"""A test-only pause inside the rollup transactions, so a fault test can kill a worker mid-recompute.
+
+`ROLLUP_FAULT_PAUSE_SECONDS` (environment, unset in production = no effect, no cost beyond reading
+one variable) makes `recompute_dirty` of both apps log "rollup paused for fault test" and sleep that
+long after writing the rollup rows of a batch and before clearing its dirty marks, all inside the
+uncommitted transaction. tests/integration/test_worker_faults.py starts a worker with it set, waits
+for that log line and SIGKILLs the worker: the transaction must roll back and the sweep redo it.
+"""
+
+import logging
+import os
+import time
+
+logger = logging.getLogger(__name__)
+
+
+def rollup_pause(app: str) -> None:
+    seconds = float(os.environ.get("ROLLUP_FAULT_PAUSE_SECONDS") or 0)
+    if seconds > 0:
+        logger.warning("rollup paused for fault test", extra={"app": app, "seconds": seconds})
+        time.sleep(seconds)
