@@ -5,8 +5,11 @@ the model, so the rollups follow via signals). Rollups, dirty buckets and the im
 are derived and read-only. An access key's secret is never rendered, anywhere.
 """
 
-from django.contrib import admin
+import json
 
+from django.contrib import admin, messages
+
+from cdnorigin.dirty import mark_pairs_dirty
 from cdnorigin.models import (
     AccessKey,
     CdnAccount,
@@ -19,6 +22,7 @@ from cdnorigin.models import (
     OriginStatusCount,
 )
 from insights.admin import BigTableAdmin, ReadOnlyAdmin
+from insights.admin_actions import EmptyTableHintMixin, export_csv_action
 
 
 @admin.register(Domain)
@@ -34,8 +38,33 @@ class OriginStatusCountInline(admin.TabularInline):
     fields = ("code", "count")
 
 
+SAMPLE_COLUMNS = [
+    ("domain", lambda sample: sample.domain.name),
+    ("timestamp", lambda sample: int(sample.minute.timestamp())),
+    ("flux", lambda sample: sample.flux),
+    ("pv", lambda sample: sample.pv),
+    ("status", lambda sample: json.dumps({str(row.code): row.count for row in sample.status_counts.all()})),
+]
+
+
+@admin.action(description="Recompute the rollups of the selected samples", permissions=["change"])
+def recompute_sample_rollups(modeladmin, request, queryset):
+    """Marks the samples' 5-minute buckets dirty; the recompute follows the commit (inline without a broker)."""
+    marked = mark_pairs_dirty(queryset.order_by().values_list("domain_id", "minute").iterator(chunk_size=2000))
+    messages.success(
+        request,
+        f"{marked} five-minute bucket(s) marked for recompute; their 5-minute, hour and day rollups are "
+        "recomputed now (inline) or by a worker when a broker is configured.",
+    )
+
+
 @admin.register(OriginSample)
-class OriginSampleAdmin(BigTableAdmin):
+class OriginSampleAdmin(EmptyTableHintMixin, BigTableAdmin):
+    empty_hint = "No origin samples yet."
+    actions = (
+        recompute_sample_rollups,
+        export_csv_action("origin-samples.csv", SAMPLE_COLUMNS, related=("domain",), prefetch=("status_counts",)),
+    )
     list_display = ("minute", "domain", "flux", "pv", "statuses")
     list_filter = ("domain",)
     search_fields = ("domain__name",)

@@ -8,3 +8,6 @@ class CdnOriginConfig(AppConfig):
     def ready(self):
         # Connects the receivers that keep rollups following one-row edits (admin, shell, fixtures).
         from cdnorigin import signals  # noqa: F401
+
+        # Registers the OpenAPI documentation of the app's API views (drf-spectacular extensions).
+        from cdnorigin.api import schema  # noqa: F401

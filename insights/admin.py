@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from insights.admin_actions import EmptyTableHintMixin, export_csv_action, iso, recompute_jobs
 from insights.models import (
     ApiToken,
     Artifact,
@@ -227,8 +228,62 @@ class WorkflowRunForm(forms.ModelForm):
         return cleaned
 
 
+def _name(attribute: str, field: str = "name"):
+    """A CSV getter for a related row's natural key (empty when there is none)."""
+
+    def value(row):
+        target = getattr(row, attribute)
+        return "" if target is None else getattr(target, field)
+
+    return value
+
+
+RUN_COLUMNS = [
+    ("id", lambda run: run.id),
+    ("project", _name("project", "key")),
+    ("workflow", _name("workflow")),
+    ("status", lambda run: run.status),
+    ("created_at", lambda run: iso(run.created_at)),
+    ("received_at", lambda run: iso(run.received_at)),
+]
+JOB_COLUMNS = [
+    ("id", lambda job: job.id),
+    ("run", lambda job: job.run_id),
+    ("project", _name("project", "key")),
+    ("position", lambda job: job.position),
+    ("name", lambda job: job.name),
+    ("type", lambda job: job.type),
+    ("status", lambda job: job.status),
+    ("started_at", lambda job: iso(job.started_at)),
+    ("finished_at", lambda job: iso(job.finished_at)),
+    (
+        "duration_seconds",
+        lambda job: (job.finished_at - job.started_at).total_seconds() if job.started_at and job.finished_at else "",
+    ),
+    ("environment", _name("environment")),
+    ("service", _name("service")),
+    ("test_module", lambda job: job.test_module),
+    ("case_count", lambda job: "" if job.case_count is None else job.case_count),
+]
+
+
+@admin.action(description="Recompute the rollups of the selected runs", permissions=["change"])
+def recompute_run_rollups(modeladmin, request, queryset):
+    recompute_jobs(request, Job.objects.filter(run__in=queryset.values("pk")))
+
+
+@admin.action(description="Recompute the rollups of the selected jobs", permissions=["change"])
+def recompute_job_rollups(modeladmin, request, queryset):
+    recompute_jobs(request, Job.objects.filter(pk__in=queryset.values("pk")))
+
+
 @admin.register(WorkflowRun)
-class WorkflowRunAdmin(BigTableAdmin):
+class WorkflowRunAdmin(EmptyTableHintMixin, BigTableAdmin):
+    empty_hint = "No workflow runs yet."
+    actions = (
+        recompute_run_rollups,
+        export_csv_action("workflow-runs.csv", RUN_COLUMNS, related=("project", "workflow")),
+    )
     form = WorkflowRunForm
     list_display = ("id", "project", "workflow", "status", "created_at", "received_at")
     list_filter = ("status", "project")
@@ -255,7 +310,12 @@ class WorkflowRunAdmin(BigTableAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(BigTableAdmin):
+class JobAdmin(EmptyTableHintMixin, BigTableAdmin):
+    empty_hint = "No jobs yet: they arrive inside workflow runs."
+    actions = (
+        recompute_job_rollups,
+        export_csv_action("jobs.csv", JOB_COLUMNS, related=("project", "environment", "service")),
+    )
     form = JobForm
     list_display = (
         "id",

@@ -8,3 +8,6 @@ class InsightsConfig(AppConfig):
     def ready(self):
         # Connects the handlers that keep rollups current on one-by-one edits (admin, shell).
         from insights import signals  # noqa: F401
+
+        # Registers the OpenAPI documentation of the app's API views (drf-spectacular extensions).
+        from insights.api import schema  # noqa: F401

@@ -17,9 +17,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from cdnorigin.api.filters import AwareDateTimeField
 from cdnorigin.ingest import MAX_TIMESTAMP, MAX_VALUE, UnknownDomainsError, minute_of, replace_origin_samples
 from cdnorigin.models import Domain, OriginSample
+from insights.api.filters import AwareDateTimeField
 
 REQUIRED = ("domain", "timestamp", "flux", "pv")
 

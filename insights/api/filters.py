@@ -93,7 +93,11 @@ class AwareDateTimeField(forms.DateTimeField):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if parsed.tzinfo is None:
             raise forms.ValidationError(self.error_messages["naive"], code="naive")
-        return parsed
+        try:
+            # As UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 (and Python) allow.
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class AwareDateTimeFilter(filters.Filter):

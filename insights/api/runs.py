@@ -56,7 +56,8 @@ class AwareDateTimeField(serializers.DateTimeField):
             in_range = False
         if not in_range:
             self.fail("range")
-        return parsed
+        # As UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 (and Python) allow.
+        return parsed.astimezone(UTC)
 
 
 class StrictIntegerField(serializers.IntegerField):

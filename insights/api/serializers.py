@@ -29,9 +29,16 @@ from insights.models import (
 
 
 class StrictCharField(serializers.CharField):
+    default_error_messages = {"surrogate": "Not valid Unicode text (a lone UTF-16 surrogate such as \\ud800)."}
+
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        try:
+            # JSON may escape a lone surrogate ("\\ud800"): no database text, and no JSON answer, can hold it.
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("surrogate")
         return super().to_internal_value(data)
 
 

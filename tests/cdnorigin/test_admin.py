@@ -233,3 +233,49 @@ def test_sample_date_drill_down_offers_each_month_without_scanning_for_distinct_
 
 def date_choices(response):
     return date_hierarchy(response.context["cl"])["choices"]
+
+
+# --- actions and empty states -----------------------------------------------------------------
+
+
+def run_action(client, model, action: str, pks):
+    data = {"action": action, "_selected_action": [str(pk) for pk in pks], "index": "0", "select_across": "0"}
+    return client.post(url(model, "changelist"), data)
+
+
+def test_recompute_action_rebuilds_the_rollups_of_the_selected_samples(
+    admin_client, rows, django_capture_on_commit_callbacks
+):
+    OriginRollup.objects.all().delete()  # a rollup gone wrong
+    DirtyOriginBucket.objects.all().delete()
+    sample = OriginSample.objects.get(domain=rows["www"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(admin_client, OriginSample, "recompute_sample_rollups", [sample.pk])
+    assert response.status_code == 302
+    five = OriginRollup.objects.get(domain=rows["www"], interval="5min")
+    assert (five.start, five.flux, five.pv, five.status) == (MINUTE, 12000, 12, {"200": 10, "404": 2})
+    assert set(OriginRollup.objects.values_list("interval", flat=True)) == {"5min", "hour", "day"}
+    assert not OriginRollup.objects.filter(domain=rows["img"]).exists()  # not selected
+    assert not DirtyOriginBucket.objects.exists()
+
+
+def test_export_csv_of_selected_samples(admin_client, rows):
+    import csv
+    import json
+
+    samples = OriginSample.objects.order_by("pk")
+    response = run_action(admin_client, OriginSample, "export_csv", [sample.pk for sample in samples])
+    assert response["Content-Disposition"] == 'attachment; filename="origin-samples.csv"'
+    header, *lines = list(csv.reader(b"".join(response.streaming_content).decode().splitlines()))
+    assert header == ["domain", "timestamp", "flux", "pv", "status"]
+    assert [line[:4] for line in lines] == [
+        ["www.example.com", str(int(MINUTE.timestamp())), "12000", "12"],
+        ["img.example.cn", str(int(MINUTE.timestamp())), "7000", "7"],
+    ]
+    assert json.loads(lines[0][4]) == {"200": 10, "404": 2}
+
+
+def test_an_empty_sample_table_says_where_data_comes_from(admin_client):
+    response = admin_client.get(url(OriginSample, "changelist"))
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("import_origin_log" in text and "seed_demo" in text for text in shown), shown

@@ -1,7 +1,7 @@
 """Origin-sample ingest: POST/GET /api/v1/cdn/origin-samples/ and the log importer's add_origin_samples."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.db import connection
@@ -350,3 +350,12 @@ def test_purge_drops_whole_local_days_past_retention_and_keeps_the_rest(domains,
         ("hour", 13806),
         ("day", 13806),
     }
+
+
+def test_a_time_filter_with_an_offset_postgresql_cannot_store_works(api_client, some_samples):
+    """ISO 8601 allows offsets up to +-23:59, PostgreSQL only +-15:59: compared as UTC (found by the fuzz)."""
+    same = api_client.get(URL, {"start": str(T0 + 120)}).json()["count"]
+    shifted = datetime.fromtimestamp(T0 + 120, UTC).astimezone(timezone(timedelta(hours=23, minutes=30)))
+    response = api_client.get(URL, {"start": shifted.isoformat()})
+    assert response.status_code == 200, response.content
+    assert response.json()["count"] == same

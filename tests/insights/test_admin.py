@@ -290,3 +290,111 @@ def test_big_tables_skip_the_full_count(admin_client, rows):
     for model in (Job, WorkflowRun):
         response = admin_client.get(url(model, "changelist"))
         assert response.context["cl"].show_full_result_count is False
+
+
+# --- dashboard, actions, empty states ---------------------------------------------------------
+
+
+def overview_panel(html: str) -> str:
+    start = html.index('id="overview"')
+    return html[start : html.index("</table>", start)]
+
+
+def test_admin_index_shows_stored_row_counts_with_links(admin_client, rows):
+    panel = overview_panel(admin_client.get(reverse("admin:index")).content.decode())
+    assert f'<a href="{url(Project, "changelist")}">projects</a></th><td>2</td>' in panel
+    assert f'<a href="{url(Workflow, "changelist")}">workflows</a></th><td>2</td>' in panel
+    assert f'<a href="{url(Environment, "changelist")}">environments</a></th><td>2</td>' in panel
+    assert ">workflow runs</a></th>\n        <td>yes</td>" in panel
+
+
+def test_admin_index_of_an_empty_database_says_where_data_comes_from(admin_client):
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    assert f'<a href="{url(Project, "changelist")}">projects</a></th><td>0</td>' in overview_panel(html)
+    hint = html[html.index('id="no-data-hint"') :]
+    for words in ("make run", "seed_demo", "/api/v1/", "create_api_token", "import_origin_log", "/api/docs/"):
+        assert words in hint
+
+
+def test_admin_index_without_a_hint_once_runs_and_samples_exist(admin_client, rows):
+    from cdnorigin.models import Domain, OriginSample
+
+    OriginSample.objects.create(
+        domain=Domain.objects.create(name="www.example.com"), minute=timezone.now(), flux=1, pv=1
+    )
+    assert 'id="no-data-hint"' not in admin_client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.parametrize("model", [WorkflowRun, Job], ids=lambda m: m.__name__)
+def test_an_empty_big_table_says_where_data_comes_from(admin_client, model):
+    response = admin_client.get(url(model, "changelist"))
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("seed_demo" in text and "/api/v1/" in text for text in shown), shown
+
+
+def test_a_filled_table_shows_no_hint(admin_client, rows):
+    response = admin_client.get(url(WorkflowRun, "changelist"))
+    assert not [str(message) for message in response.context["messages"]]
+
+
+def run_action(client, model, action: str, pks):
+    data = {"action": action, "_selected_action": [str(pk) for pk in pks], "index": "0", "select_across": "0"}
+    return client.post(url(model, "changelist"), data)
+
+
+@pytest.mark.parametrize(
+    ("model", "action"),
+    [(WorkflowRun, "recompute_run_rollups"), (Job, "recompute_job_rollups")],
+    ids=["runs", "jobs"],
+)
+def test_recompute_action_rebuilds_the_daily_rollups_of_the_selection(
+    admin_client, rows, model, action, django_capture_on_commit_callbacks
+):
+    from tests.insights.test_rollups import assert_rollups_match_raw_rows
+
+    DailyJobStat.objects.all().delete()  # a rollup gone wrong
+    DirtyJobDay.objects.all().delete()
+    TestModule.objects.all().delete()
+    pks = model.objects.values_list("pk", flat=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(admin_client, model, action, pks)
+    assert response.status_code == 302
+    assert DailyJobStat.objects.exists()
+    assert_rollups_match_raw_rows()
+    assert not DirtyJobDay.objects.exists()
+    shown = [str(message) for message in admin_client.get(response.url).context["messages"]]
+    assert any("bucket(s) marked for recompute" in text for text in shown), shown
+
+
+def test_recompute_action_touches_only_the_selected_days(admin_client, rows, django_capture_on_commit_callbacks):
+    other_day = date(2020, 1, 1)
+    DailyJobStat.objects.create(project=rows["shop"], day=other_day, kind="build", passed=7)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_action(admin_client, WorkflowRun, "recompute_run_rollups", [rows["run"].pk])
+    assert DailyJobStat.objects.get(day=other_day).passed == 7
+
+
+def csv_rows(response) -> list[list[str]]:
+    import csv
+
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(b"".join(response.streaming_content).decode().splitlines()))
+
+
+def test_export_csv_of_selected_jobs(admin_client, rows):
+    jobs = Job.objects.filter(name__in=["build-web", "deploy-web-prod"]).order_by("pk")
+    response = run_action(admin_client, Job, "export_csv", [job.pk for job in jobs])
+    assert response["Content-Disposition"] == 'attachment; filename="jobs.csv"'
+    header, *lines = csv_rows(response)
+    assert header[:7] == ["id", "run", "project", "position", "name", "type", "status"]
+    assert [line[4] for line in lines] == ["build-web", "deploy-web-prod"]
+    deploy = dict(zip(header, lines[1], strict=True))
+    assert (deploy["project"], deploy["environment"], deploy["service"]) == ("shop", "prod", "web")
+    assert float(deploy["duration_seconds"]) == 60.0
+    assert deploy["started_at"] == timezone.localtime(jobs[1].started_at).isoformat()
+
+
+def test_export_csv_of_selected_runs(admin_client, rows):
+    header, *lines = csv_rows(run_action(admin_client, WorkflowRun, "export_csv", [rows["run"].pk]))
+    assert header == ["id", "project", "workflow", "status", "created_at", "received_at"]
+    assert lines[0][:4] == ["ci-42-7", "shop", "release", "failed"]

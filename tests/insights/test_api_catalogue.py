@@ -455,3 +455,16 @@ def test_a_key_written_concurrently_by_another_request_is_409_not_500(api_client
     answer = api_client.post(url("projects"), {"key": "race", "name": "R"}, format="json")
     assert answer.status_code == 409
     assert "retry" in answer.json()["detail"]
+
+
+def test_an_offset_postgresql_cannot_store_still_filters(api_client):
+    """ISO 8601 allows offsets up to +-23:59, PostgreSQL only +-15:59: the bound is compared as UTC
+    (found by the schemathesis fuzz: it was a 500 on PostgreSQL)."""
+    api_client.post(url("workflows"), [{"project": "demo", "name": f"wf{day}"} for day in (1, 2)], format="json")
+    for day in (1, 2):
+        Workflow.objects.filter(name=f"wf{day}").update(created_at=datetime(2024, 5, day, 4, tzinfo=UTC))
+    # 2024-05-02T02:00-22:00 is 2024-05-03T00:00Z.
+    assert listed(api_client, "workflows", {"created_at__lt": "2024-05-02T02:00:00-22:00"}) == ["wf1", "wf2"]
+    assert listed(api_client, "workflows", {"created_at__gte": "2024-05-02T02:00:00-22:00"}) == []
+    # An instant before year 1 in UTC is no instant at all: 400, not an overflow.
+    assert api_client.get(url("workflows"), {"created_at__gte": "0001-01-01T00:00:00+23:00"}).status_code == 400

@@ -1,0 +1,77 @@
+"""The OpenAPI schema at /api/schema/ and Swagger UI at /api/docs/: public, offline, complete, warning-free."""
+
+import pytest
+import yaml
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+
+ZADIG = ("overview", "build", "deploy", "test", "v2/release", "v2/rollback/detail")
+
+
+@pytest.fixture
+def schema(anonymous_client):
+    response = anonymous_client.get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+def test_schema_generation_has_no_warnings(tmp_path):
+    """`spectacular --validate --fail-on-warn` raises on any warning or an invalid OpenAPI document."""
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert yaml.safe_load((tmp_path / "schema.yaml").read_text())["openapi"].startswith("3.")
+
+
+def test_schema_is_public_even_with_a_bad_token(anonymous_client):
+    assert anonymous_client.get("/api/schema/", HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 200
+    assert anonymous_client.get("/api/schema/?format=json").json()["info"]["title"] == "Insights service API"
+
+
+def test_schema_covers_the_ingest_api_and_the_zadig_endpoints(schema):
+    paths = schema["paths"]
+    for resource in ("projects", "workflow-runs", "rollbacks", "cdn/domains", "cdn/origin-samples"):
+        assert set(paths[f"/api/v1/{resource}/"]) == {"get", "post"}
+    for endpoint in ZADIG:
+        assert set(paths[f"/openapi/statistics/{endpoint}"]) == {"get"}
+        assert paths[f"/openapi/statistics/{endpoint}"]["get"]["responses"]["401"]["content"]["application/json"][
+            "schema"
+        ] == {"$ref": "#/components/schemas/ZadigError"}
+
+
+def test_every_operation_takes_the_token_as_bearer_header_or_query(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
+    assert (schemes["tokenQuery"]["in"], schemes["tokenQuery"]["name"]) == ("query", "token")
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            assert {"bearerAuth": []} in operation["security"] and {"tokenQuery": []} in operation["security"]
+
+
+def test_ingest_bodies_are_one_object_or_a_list(schema):
+    body = schema["paths"]["/api/v1/projects/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    component = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    item = {"$ref": "#/components/schemas/ProjectRequest"}
+    assert component == {"oneOf": [item, {"type": "array", "items": item}]}
+    responses = schema["paths"]["/api/v1/workflow-runs/"]["post"]["responses"]
+    assert {"200", "201", "400", "401", "403"} <= set(responses)
+
+
+def test_zadig_parameters_are_documented_with_their_aliases(schema):
+    def names(endpoint):
+        return {p["name"]: p for p in schema["paths"][f"/openapi/statistics/{endpoint}"]["get"]["parameters"]}
+
+    assert {"productNames", "projectKey", "startDate", "endDate"} == set(names("build"))
+    release = names("v2/release")
+    assert {"start_time", "end_time", "project_name", "startTime", "endTime", "projectKey"} == set(release)
+    assert release["start_time"]["required"] is True
+    rollback = names("v2/rollback/detail")
+    assert rollback["pageSize"]["schema"]["maximum"] == 1000 and rollback["pageSize"]["required"] is True
+
+
+def test_swagger_ui_is_public_and_served_from_our_own_static_files(anonymous_client):
+    response = anonymous_client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "//cdn." not in html and "jsdelivr" not in html and "unpkg" not in html
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
+        assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}")
