@@ -2,13 +2,20 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cdnorigin.pages import cdn_origin
 from config.health import healthz
 from insights.api.errors import openapi_not_found
+from insights.pages import delivery
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("delivery/", delivery, name="delivery-page"),
+    path("cdn/", cdn_origin, name="cdn-page"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/cdn/", include("cdnorigin.api.urls")),
     path("api/v1/", include("insights.api.urls")),
     path("openapi/statistics/", include("insights.api.zadig_urls")),

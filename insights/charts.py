@@ -1,0 +1,52 @@
+"""One table per chart: the web pages draw it (as JSON for Chart.js) and offer it as CSV.
+
+Both come from the same `Table`, built from a selector's answer, so the picture, the download and the
+API can never disagree.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.http import HttpResponse
+
+GREEN, RED, AMBER, BLUE, GREY, PURPLE = "#2e9d5b", "#d64545", "#e0a030", "#3b73c4", "#8a8f98", "#8e5cc4"
+PALETTE = (BLUE, "#e07b39", GREEN, PURPLE, RED, "#3aa6a6", AMBER, "#c45c9a", GREY, "#5c6bc0")
+
+
+@dataclass
+class Table:
+    """Named columns and rows of plain numbers/strings; `name` is the chart's id and the CSV's file stem."""
+
+    name: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+
+    def column(self, name: str) -> list:
+        index = self.columns.index(name)
+        return [row[index] for row in self.rows]
+
+
+def success_rate(success: int, total: int) -> float | None:
+    """Percent with one decimal; None when nothing ran (no rate, not 0 %)."""
+    return round(100 * success / total, 1) if total else None
+
+
+def csv_response(table: Table, filename: str) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.columns)
+    writer.writerows(["" if value is None else value for value in row] for row in table.rows)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def dataset(label: str, data: list, color: str, *, kind: str = "bar", stack: str | None = None, axis: str = "y"):
+    """One Chart.js dataset; `charts.js` turns these into the real configuration."""
+    return {"label": label, "data": data, "color": color, "type": kind, "stack": stack, "yAxisID": axis}
+
+
+def chart_spec(labels: list[str], datasets: list[dict], *, y_title: str, y1_title: str | None = None) -> dict:
+    """What `static/pages/charts.js` needs to draw one chart: labels, datasets, axis titles."""
+    return {"labels": labels, "datasets": datasets, "yTitle": y_title, "y1Title": y1_title}
