@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint format venv migrate
+.PHONY: run serve test lint format venv migrate bench screenshots
 
 venv: $(STAMP)
 
@@ -37,6 +37,16 @@ serve: migrate
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks against PostgreSQL (bench/run.py): scaled down by default, `make bench FULL=1` for full sizes.
+# Not part of CI. The database is emptied: it must be a dedicated one (name containing "bench").
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/insights_bench
+bench: $(STAMP)
+	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" $(BIN)/python bench/run.py $(if $(FULL),--full) $(BENCH_ARGS)
+
+# Retake docs/delivery.png and docs/cdn.png from a running `make run` (Debian's /usr/bin/chromium).
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py $(or $(URL),http://127.0.0.1:8000)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
