@@ -21,6 +21,7 @@ run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py ensure_admin
 	@echo "Serving on http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)"
+	@echo "First charts: http://127.0.0.1:8000/delivery/ and http://127.0.0.1:8000/cdn/ (log in with the admin login above)"
 	$(BIN)/python manage.py runserver --insecure 127.0.0.1:8000
 
 # Production-like on one machine: gunicorn, a Celery worker and beat, against DATABASE_URL and
