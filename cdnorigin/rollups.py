@@ -8,7 +8,10 @@ retried or duplicated task cannot double count):
 - `day`: sums of the hour rows of one local day (local midnight to local midnight: 23/24/25 h).
 
 `peak_flux_5m`/`peak_pv_5m` are the largest 5-minute sums inside the period (a 5-minute row's own
-values). `status` maps a code (string) to its non-zero count. A period without minute rows has no row.
+values). An hour row also carries its twelve 5-minute flux and pv values (`five_minute_flux`/`_pv`,
+packed by `pack_slots`; zero where a bucket has no row), so peaks of sums across domains need no
+5-minute rows. `status` maps a code (string) to its non-zero count. A period without minute rows has
+no row.
 Period boundaries come from `cdnorigin.periods`, the same arithmetic the selectors answer with.
 
 Recomputes of one domain are serialised by locking its `Domain` row (`FOR NO KEY UPDATE`, which does
@@ -17,6 +20,7 @@ buckets of the same hour cannot each write an hour computed without the other's 
 """
 
 import json
+import struct
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
@@ -34,10 +38,35 @@ from config.faults import rollup_pause
 DIRTY_BATCH = 2000
 # Ranges OR'ed into one statement (3 parameters each, well under SQLite's 999).
 RANGES_PER_QUERY = 150
-INSERT_COLUMNS = ("domain_id", "interval", "start", "flux", "pv", "peak_flux_5m", "peak_pv_5m", "status")
+INSERT_COLUMNS = (
+    "domain_id",
+    "interval",
+    "start",
+    "flux",
+    "pv",
+    "peak_flux_5m",
+    "peak_pv_5m",
+    "five_minute_flux",
+    "five_minute_pv",
+    "status",
+)
 ROLLUP_FIELDS = ("domain_id", "start", "flux", "pv", "peak_flux_5m", "peak_pv_5m", "status")
 END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 FIVE, HOUR, DAY = Interval.FIVE_MINUTES.value, Interval.HOUR.value, Interval.DAY.value
+# 5-minute buckets per hour: every zone's offset is a multiple of 15 minutes, so each local hour
+# starts on a 5-minute boundary and holds exactly twelve.
+SLOTS = 12
+SLOT_STRUCT = struct.Struct(f"<{SLOTS}q")
+NO_SLOTS = b""
+
+
+def pack_slots(values) -> bytes:
+    """Twelve 5-minute values (index 0 = the hour's first 5 minutes) as little-endian int8."""
+    return SLOT_STRUCT.pack(*values)
+
+
+def unpack_slots(packed) -> tuple[int, ...]:
+    return SLOT_STRUCT.unpack(packed)
 
 
 def _ts(dt: datetime) -> int:
@@ -48,7 +77,18 @@ def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def _row(domain_id: int, interval: str, start: int, flux: int, pv: int, peak_flux: int, peak_pv: int, status) -> dict:
+def _row(
+    domain_id: int,
+    interval: str,
+    start: int,
+    flux: int,
+    pv: int,
+    peak_flux: int,
+    peak_pv: int,
+    status,
+    slots_flux: bytes = NO_SLOTS,
+    slots_pv: bytes = NO_SLOTS,
+) -> dict:
     codes = {str(code): int(count) for code, count in sorted(status.items(), key=lambda item: int(item[0])) if count}
     return {
         "domain_id": domain_id,
@@ -59,6 +99,8 @@ def _row(domain_id: int, interval: str, start: int, flux: int, pv: int, peak_flu
         "peak_flux_5m": int(peak_flux),
         "peak_pv_5m": int(peak_pv),
         "status": codes,
+        "five_minute_flux": slots_flux,
+        "five_minute_pv": slots_pv,
     }
 
 
@@ -129,19 +171,35 @@ def compute_five_minute_rows(domain_ids: Iterable[int], start: datetime, end: da
 
 
 def _roll(rows: Iterable[dict], interval: str, zone) -> list[dict]:
-    """Rows of `interval` from rows of a finer interval: sums, maxima of the 5-minute peaks."""
+    """Rows of `interval` from rows of a finer interval: sums, maxima of the 5-minute peaks, and for
+    an hour from 5-minute rows its twelve 5-minute values (zero where a bucket has no row)."""
+    slotted = interval == HOUR
     groups: dict[tuple[int, int], list] = {}
     for row in rows:
-        key = (row["domain_id"], floor(_ts(row["start"]), interval, zone))
+        instant = _ts(row["start"])
+        key = (row["domain_id"], floor(instant, interval, zone))
         acc = groups.get(key)
         if acc is None:
-            acc = groups[key] = [0, 0, 0, 0, Counter()]
+            acc = groups[key] = [0, 0, 0, 0, Counter(), [0] * SLOTS, [0] * SLOTS]
         acc[0] += row["flux"]
         acc[1] += row["pv"]
         acc[2] = max(acc[2], row["peak_flux_5m"])
         acc[3] = max(acc[3], row["peak_pv_5m"])
         acc[4].update(row["status"])
-    return [_row(domain_id, interval, start, *acc) for (domain_id, start), acc in sorted(groups.items())]
+        if slotted:
+            slot = (instant - key[1]) // FIVE_MINUTES
+            acc[5][slot] += row["flux"]
+            acc[6][slot] += row["pv"]
+    return [
+        _row(
+            domain_id,
+            interval,
+            start,
+            *acc[:5],
+            *((pack_slots(acc[5]), pack_slots(acc[6])) if slotted else ()),
+        )
+        for (domain_id, start), acc in sorted(groups.items())
+    ]
 
 
 def _merge(keys: Iterable[tuple[int, int]], interval: str, zone) -> list[tuple[int, datetime, datetime]]:

@@ -4,24 +4,26 @@
 OriginRollup rows of that interval, except a (domain, period) holding a dirty 5-minute bucket: it is
 rebuilt from 5-minute values, the clean ones from the 5-minute rollup and the dirty ones from raw
 minute rows, so an answer is never stale. Peaks of the `total` at `hour`/`day` come from 5-minute
-sums across the domains (summed in SQL), never from adding per-domain peaks.
+sums across the domains, never from adding per-domain peaks: the twelve 5-minute values each hour row
+carries are summed slot by slot over the domains (dirty buckets patched with raw values), then maximised.
 """
 
+import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import add
 
 from django.db import connection
-from django.db.models import BigIntegerField, Func, Sum
+from django.db.models import BigIntegerField, Func
 from django.utils import timezone
 
 from .dirty import dirty_buckets
 from .errors import VolcError
 from .models import Domain, OriginRollup, OriginSample, OriginStatusCount
 from .params import BOTH, PER_DOMAIN, TOTAL, OriginQuery, parse_query
-from .periods import FIVE_MINUTES, FIXED_SECONDS, Periods, periods_between
-from .rollups import compute_five_minute_rows
+from .periods import FIVE_MINUTES, FIXED_SECONDS, Periods, floor, local_zone, periods_between
+from .rollups import SLOT_STRUCT, SLOTS, compute_five_minute_rows, pack_slots, unpack_slots
 
 TOTAL_NAME = "total"
 STATUS_CLASSES = (2, 3, 4, 5)
@@ -71,11 +73,14 @@ def describe_origin_data(params: dict, allowed_domains: set[str] | None, *, now:
     scope = None if query.domains is None and allowed_domains is None else ids
     with_status = query.metric.startswith("status")
     with_peaks = query.metric in ("bandwidth", "qps") and query.interval in ("hour", "day")
-    raw_dirty = {}
+    total_peaks = with_peaks and query.output in (TOTAL, BOTH)
+    raw_dirty, hour_slots = {}, []
     if query.interval == "1min":
         per_domain = _minute_series(ids, scope, periods, with_status)
     else:
-        per_domain, raw_dirty = _rollup_series(ids, scope, periods, with_status)
+        per_domain, raw_dirty, hour_slots = _rollup_series(
+            ids, scope, periods, with_status, with_slots=total_peaks and query.interval == "hour"
+        )
     resources = []
     if query.output in (PER_DOMAIN, BOTH):
         resources += [_resource(name, query, periods, per_domain[domain_id]) for domain_id, name in domains]
@@ -83,8 +88,10 @@ def describe_origin_data(params: dict, allowed_domains: set[str] | None, *, now:
         total = Series.zeros(len(periods))
         for series in per_domain.values():
             total.add(series)
-        if with_peaks:
-            total.peak_flux, total.peak_pv = _total_peaks(scope, periods, raw_dirty)
+        if total_peaks:
+            if query.interval == "day":
+                hour_slots = _hour_slots(scope, periods, per_domain)
+            total.peak_flux, total.peak_pv = _total_peaks(periods, hour_slots, raw_dirty)
         resources.append(_resource(TOTAL_NAME, query, periods, total))
     return {"Resources": resources}
 
@@ -202,12 +209,13 @@ def _status_arrays(scope: list[int] | None, first: datetime, end: datetime, base
 
 
 def _rollup_series(
-    ids: list[int], scope: list[int] | None, periods: Periods, with_status: bool
-) -> tuple[dict[int, Series], dict[tuple[int, int], tuple[int, int, dict]]]:
+    ids: list[int], scope: list[int] | None, periods: Periods, with_status: bool, with_slots: bool = False
+) -> tuple[dict[int, Series], dict[tuple[int, int], tuple[int, int, dict]], list[tuple]]:
     """Per-domain series from the rollups of the period's interval, stale periods rebuilt from 5-minute values.
 
     Also returns the raw 5-minute values of every dirty bucket in range, (domain_id, bucket start) ->
-    (flux, pv, status), for the `total` peaks.
+    (flux, pv, status), and with `with_slots` (hour rows) each row's (domain_id, start, packed 5-minute
+    flux, packed pv), stale ones included, for the `total` peaks.
     """
     size = len(periods)
     series = {domain_id: Series.zeros(size) for domain_id in ids}
@@ -219,18 +227,23 @@ def _rollup_series(
         if domain_id in series and periods.index_of(_ts(start)) is not None
     }
     stale = {(domain_id, periods.index_of(start)) for domain_id, start in dirty}
-    columns = ["domain_id", EpochSeconds("start"), "flux", "pv", "peak_flux_5m", "peak_pv_5m"] + (
-        ["status"] if with_status else []
-    )
+    columns = ["domain_id", EpochSeconds("start"), "flux", "pv", "peak_flux_5m", "peak_pv_5m"]
+    columns += ["five_minute_flux", "five_minute_pv"] if with_slots else []
+    columns += ["status"] if with_status else []
     rows = _in_scope(
         OriginRollup.objects.filter(interval=periods.interval, start__gte=first, start__lt=end), "domain_id", scope
     )
     rows = rows.order_by("domain_id", "interval", "start").values_list(*columns)
     position = {start: index for index, start in enumerate(periods.starts)}  # rollup rows start periods
+    hour_slots = []
     for row in rows.iterator(CHUNK):
         target = series.get(row[0])
         index = position.get(row[1])
-        if target is None or index is None or (stale and (row[0], index) in stale):
+        if target is None or index is None:
+            continue
+        if with_slots:
+            hour_slots.append(row[:2] + row[6:8])
+        if stale and (row[0], index) in stale:
             continue
         # One rollup row per domain and period: plain assignment.
         target.flux[index] = row[2]
@@ -238,7 +251,7 @@ def _rollup_series(
         target.peak_flux[index] = row[4]
         target.peak_pv[index] = row[5]
         if with_status:
-            target.add_status(index, row[6], size)
+            target.add_status(index, row[-1], size)
     raw_dirty = _raw_five_minute_values(dirty)
     for (domain_id, index), values in _stale_five_minute_values(stale, dirty, raw_dirty, periods).items():
         target = series[domain_id]
@@ -249,7 +262,7 @@ def _rollup_series(
             target.peak_pv[index] = max(target.peak_pv[index], pv)
             if with_status:
                 target.add_status(index, codes, size)
-    return series, raw_dirty
+    return series, raw_dirty, hour_slots
 
 
 def _runs(starts: list[int]) -> list[tuple[int, int]]:
@@ -304,44 +317,104 @@ def _stale_five_minute_values(
     return values
 
 
+def _hour_slots(scope: list[int] | None, periods: Periods, series: dict[int, Series]) -> list[tuple]:
+    """(domain_id, start, packed 5-minute flux, packed pv) of the hour rows inside the periods, for the
+    answered domains (a day is made of the hour rows starting in it, as its rollup is)."""
+    rows = _in_scope(
+        OriginRollup.objects.filter(
+            interval="hour", start__gte=periods.first_datetime(), start__lt=periods.end_datetime()
+        ),
+        "domain_id",
+        scope,
+    ).order_by("domain_id", "interval", "start")
+    return [
+        row
+        for row in rows.values_list("domain_id", EpochSeconds("start"), "five_minute_flux", "five_minute_pv").iterator(
+            CHUNK
+        )
+        if row[0] in series
+    ]
+
+
 def _total_peaks(
-    scope: list[int] | None, periods: Periods, raw_dirty: dict[tuple[int, int], tuple[int, int, dict]]
+    periods: Periods, hour_slots: list[tuple], raw_dirty: dict[tuple[int, int], tuple[int, int, dict]]
 ) -> tuple[list[int], list[int]]:
-    """Per period, the largest 5-minute flux and pv summed over all domains (dirty buckets from raw rows)."""
-    five = OriginRollup.objects.filter(
-        interval="5min", start__gte=periods.first_datetime(), start__lt=periods.end_datetime()
-    )
-    five = _in_scope(five, "domain_id", scope)
-    sums = {
-        start: [flux, pv]
-        for start, flux, pv in five.annotate(epoch=EpochSeconds("start"))
-        .values("epoch")
-        .annotate(total_flux=Sum("flux"), total_pv=Sum("pv"))
-        .order_by("epoch")
-        .values_list("epoch", "total_flux", "total_pv")
-    }
-    if raw_dirty:
-        # The stale 5-minute rollups of the dirty buckets leave the sums; one range query, not an IN list.
-        starts = [start for _, start in raw_dirty]
-        stale_rows = five.filter(
-            domain_id__in=sorted({domain_id for domain_id, _ in raw_dirty}),
-            start__gte=_utc(min(starts)),
-            start__lte=_utc(max(starts)),
-        ).values_list("domain_id", EpochSeconds("start"), "flux", "pv")
-        for domain_id, start, flux, pv in stale_rows.iterator(CHUNK):
-            if (domain_id, start) in raw_dirty:
-                sums[start][0] -= flux
-                sums[start][1] -= pv
-        for (_, start), (flux, pv, _codes) in raw_dirty.items():
-            bucket = sums.setdefault(start, [0, 0])
-            bucket[0] += flux
-            bucket[1] += pv
+    """Per period, the largest 5-minute flux and pv summed over the domains of `hour_slots`.
+
+    Each hour row's twelve packed values are summed slot by slot across domains. An hour holding dirty
+    buckets keeps its row's values for the clean buckets (they were rolled from the same 5-minute rows)
+    and takes the raw values for the dirty ones; a dirty bucket whose hour has no row adds to zeros.
+    Hour rows written before the slots existed are filled from their 5-minute rows.
+    """
+    zone = local_zone()
+    patches: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
+    for (domain_id, start), (flux, pv, _codes) in raw_dirty.items():
+        hour = floor(start, "hour", zone)
+        patches[(domain_id, hour)].append(((start - hour) // FIVE_MINUTES, flux, pv))
+    packed_flux: dict[int, list] = defaultdict(list)  # hour start -> packed rows
+    packed_pv: dict[int, list] = defaultdict(list)
+    unfilled = {}
+    for domain_id, start, flux, pv in hour_slots:
+        if len(flux) != SLOT_STRUCT.size or len(pv) != SLOT_STRUCT.size:
+            unfilled[(domain_id, start)] = ([0] * SLOTS, [0] * SLOTS)
+            continue
+        fixes = patches.pop((domain_id, start), None)
+        if fixes:
+            flux, pv = _patched(unpack_slots(flux), unpack_slots(pv), fixes)
+        packed_flux[start].append(flux)
+        packed_pv[start].append(pv)
+    for (domain_id, start), (flux, pv) in _five_minute_slots(unfilled, zone).items():
+        flux, pv = _patched(flux, pv, patches.pop((domain_id, start), ()))
+        packed_flux[start].append(flux)
+        packed_pv[start].append(pv)
+    for (_, start), fixes in patches.items():  # dirty buckets of hours without a row
+        flux, pv = _patched([0] * SLOTS, [0] * SLOTS, fixes)
+        packed_flux[start].append(flux)
+        packed_pv[start].append(pv)
     peak_flux, peak_pv = [0] * len(periods), [0] * len(periods)
-    for start, (flux, pv) in sums.items():
-        index = periods.index_of(start)
-        peak_flux[index] = max(peak_flux[index], flux)
-        peak_pv[index] = max(peak_pv[index], pv)
+    for peaks, packed in ((peak_flux, packed_flux), (peak_pv, packed_pv)):
+        for start, rows in packed.items():
+            index = periods.index_of(start)
+            if index is not None:
+                peaks[index] = max(peaks[index], _peak_of_sums(rows))
     return peak_flux, peak_pv
+
+
+def _patched(flux, pv, fixes) -> tuple[bytes, bytes]:
+    flux, pv = list(flux), list(pv)
+    for slot, slot_flux, slot_pv in fixes:
+        flux[slot], pv[slot] = slot_flux, slot_pv
+    return pack_slots(flux), pack_slots(pv)
+
+
+def _peak_of_sums(rows: list[bytes]) -> int:
+    """The largest slot-wise sum of packed rows: one `struct` call for all of them, then a sum per slot."""
+    values = struct.unpack(f"<{SLOTS * len(rows)}q", b"".join(rows))
+    return max(sum(values[slot::SLOTS]) for slot in range(SLOTS))
+
+
+def _five_minute_slots(
+    unfilled: dict[tuple[int, int], tuple[list[int], list[int]]], zone
+) -> dict[tuple[int, int], tuple[list[int], list[int]]]:
+    """Fill (domain_id, hour start) -> twelve flux and pv values from the 5-minute rows (a fallback for
+    hour rows rolled before the slots existed; dirty buckets are patched by the caller)."""
+    if not unfilled:
+        return unfilled
+    rows = OriginRollup.objects.filter(
+        interval="5min",
+        domain_id__in=sorted({domain_id for domain_id, _ in unfilled}),
+        start__gte=_utc(min(start for _, start in unfilled)),
+        start__lt=_utc(max(start for _, start in unfilled) + 3600),
+    ).order_by("domain_id", "interval", "start")
+    for domain_id, start, flux, pv in rows.values_list("domain_id", EpochSeconds("start"), "flux", "pv").iterator(
+        CHUNK
+    ):
+        hour = floor(start, "hour", zone)
+        slots = unfilled.get((domain_id, hour))
+        if slots is not None:
+            slot = (start - hour) // FIVE_MINUTES
+            slots[0][slot], slots[1][slot] = flux, pv
+    return unfilled
 
 
 def _resource(name: str, query: OriginQuery, periods: Periods, series: Series) -> dict:

@@ -75,8 +75,33 @@ def stored_rollups() -> set[tuple]:
     return stored
 
 
+def expected_hour_slots(zone_name: str) -> dict[tuple, tuple[list[int], list[int]]]:
+    """(domain_id, hour start) -> the flux and pv of its twelve 5-minute buckets, from each raw minute."""
+    zone = ZoneInfo(zone_name)
+    slots = defaultdict(lambda: ([0] * 12, [0] * 12))
+    for sample in OriginSample.objects.all():
+        local = sample.minute.astimezone(zone)
+        hour = sample.minute - timedelta(minutes=local.minute)
+        flux, pv = slots[(sample.domain_id, hour.astimezone(UTC))]
+        flux[local.minute // 5] += sample.flux
+        pv[local.minute // 5] += sample.pv
+    return dict(slots)
+
+
+def stored_hour_slots() -> dict[tuple, tuple[list[int], list[int]]]:
+    """The packed 5-minute values of the hour rows; 5-minute and day rows carry none."""
+    assert not OriginRollup.objects.exclude(interval="hour").exclude(five_minute_flux=b"", five_minute_pv=b"").exists()
+    return {
+        (domain_id, start.astimezone(UTC)): (list(rollups.unpack_slots(flux)), list(rollups.unpack_slots(pv)))
+        for domain_id, start, flux, pv in OriginRollup.objects.filter(interval="hour").values_list(
+            "domain_id", "start", "five_minute_flux", "five_minute_pv"
+        )
+    }
+
+
 def assert_rollups_match(zone_name: str):
     assert stored_rollups() == expected_rollups(zone_name)
+    assert stored_hour_slots() == expected_hour_slots(zone_name)
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -197,6 +222,7 @@ def test_rebuild_and_five_minute_rows_from_raw_match_the_recomputation(zone_name
 
     summary = rollups.rebuild()
     assert stored_rollups() == expected
+    assert stored_hour_slots() == expected_hour_slots(zone_name)
     assert summary["five_minute_rows"] + summary["hour_rows"] + summary["day_rows"] == len(expected)
     assert not DirtyOriginBucket.objects.exists()
 
@@ -251,6 +277,8 @@ def test_hour_peak_is_the_largest_five_minute_sum_not_the_largest_minute(domains
     rollups.recompute_dirty()
     hour = OriginRollup.objects.get(interval="hour")
     assert (hour.flux, hour.pv, hour.peak_flux_5m, hour.peak_pv_5m) == (80, 11, 50, 10)
+    assert rollups.unpack_slots(hour.five_minute_flux) == (50, 0, 30) + (0,) * 9
+    assert rollups.unpack_slots(hour.five_minute_pv) == (10, 0, 1) + (0,) * 9
 
 
 def test_zero_status_counts_are_left_out_and_a_sample_without_traffic_still_makes_a_row(domains):
