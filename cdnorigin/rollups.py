@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Q
 
@@ -113,7 +114,7 @@ def _bucket_expression() -> str:
         return f"(FLOOR(EXTRACT(EPOCH FROM s.minute) / {FIVE_MINUTES}) * {FIVE_MINUTES})::bigint"
     if connection.vendor == "sqlite":
         return f"(CAST(STRFTIME('%%s', s.minute) AS INTEGER) / {FIVE_MINUTES}) * {FIVE_MINUTES}"
-    raise NotImplementedError(f"origin rollups support SQLite and PostgreSQL, not {connection.vendor}")
+    raise ImproperlyConfigured(f"origin rollups support SQLite and PostgreSQL, not {connection.vendor}")
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import add
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import BigIntegerField, Func
 from django.utils import timezone
@@ -120,7 +121,7 @@ class EpochSeconds(Func):
         return []  # both databases already answer a Python int
 
     def as_sql(self, compiler, connection, **extra):
-        raise NotImplementedError(f"origin statistics support SQLite and PostgreSQL, not {connection.vendor}")
+        raise ImproperlyConfigured(f"origin statistics support SQLite and PostgreSQL, not {connection.vendor}")
 
     def as_postgresql(self, compiler, connection, **extra):
         return super().as_sql(compiler, connection, template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint")
