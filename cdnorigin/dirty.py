@@ -10,11 +10,11 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from cdnorigin import bulk
 from cdnorigin.models import DirtyOriginBucket
+from config.tasking import enqueue_after_commit
 
 FIVE_MINUTES = 300
 logger = logging.getLogger(__name__)
@@ -63,25 +63,6 @@ def dirty_buckets(domain_ids: Iterable[int] | None, start: datetime, end: dateti
     return {(domain_id, bucket.astimezone(UTC)) for domain_id, bucket in rows.values_list("domain_pk", "start")}
 
 
-def _enqueue_recompute() -> None:
-    # Imported here: tasks imports rollups, which imports this module.
-    from cdnorigin.tasks import recompute_dirty_origin_buckets
-
-    try:
-        recompute_dirty_origin_buckets.delay()
-    except Exception as exc:  # kombu/redis/amqp raise many kinds; the write has committed either way
-        logger.warning(
-            "rollup enqueue failed; buckets stay dirty until the sweep",
-            exc_info=True,
-            extra={"app": "cdnorigin", "error": exc.__class__.__name__},
-        )
-
-
 def schedule_recompute() -> None:
-    """Run the recompute task after the current transaction commits (at once outside one).
-
-    Not de-duplicated: a second run in a row finds no marks and costs one query. `robust=True`: with
-    no broker the task runs inline, and a failing recompute must not turn an already committed write
-    into an error; the marks stay and the next run (or the beat sweep) picks them up.
-    """
-    transaction.on_commit(_enqueue_recompute, robust=True)
+    """Recompute the marked buckets after the current transaction commits (see config.tasking)."""
+    enqueue_after_commit("cdnorigin.tasks.recompute_dirty_origin_buckets", "cdnorigin", logger)

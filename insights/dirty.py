@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from config.tasking import enqueue_after_commit
 from insights.models import DirtyJobDay
 
 MICROSECOND = timedelta(microseconds=1)
@@ -63,23 +63,9 @@ def mark_job_days(pairs: Iterable[tuple[int, date]]) -> None:
     schedule_recompute()
 
 
-def _enqueue_recompute() -> None:
-    from insights.tasks import recompute_dirty_job_days
-
-    try:
-        recompute_dirty_job_days.delay()
-    except Exception as exc:  # kombu/redis/amqp raise many kinds; the write has committed either way
-        logger.warning(
-            "rollup enqueue failed; buckets stay dirty until the sweep",
-            exc_info=True,
-            extra={"app": "insights", "error": exc.__class__.__name__},
-        )
-
-
 def schedule_recompute() -> None:
-    """Enqueue the recompute after commit (inline without a broker); a failure there is logged,
-    never raised into the request that already committed: the marks stay and are swept later."""
-    transaction.on_commit(_enqueue_recompute, robust=True)
+    """Recompute the marked buckets after the current transaction commits (see config.tasking)."""
+    enqueue_after_commit("insights.tasks.recompute_dirty_job_days", "insights", logger)
 
 
 def dirty_job_days(project_ids: list[int] | None, first: date, last: date) -> set[tuple[int, date]]:
