@@ -19,7 +19,19 @@ from cdnorigin import selectors
 from cdnorigin.errors import VolcError, invalid_parameter
 from cdnorigin.models import Domain
 from cdnorigin.periods import INTERVALS
-from insights.charts import AMBER, GREEN, GREY, PALETTE, PURPLE, RED, Table, chart_spec, csv_response, dataset
+from insights.charts import (
+    AMBER,
+    GREEN,
+    GREY,
+    PALETTE,
+    PURPLE,
+    RED,
+    Table,
+    chart_spec,
+    chosen_chart_csv,
+    dataset,
+    text_error,
+)
 
 METRICS = ("bandwidth", "qps", "flux", "pv", "status_all")
 STATUS_COLUMNS = ("status_2xx", "status_3xx", "status_4xx", "status_5xx", "status_all")
@@ -186,16 +198,11 @@ def cdn_origin(request) -> HttpResponse:
         answers = load(api_parameters(chosen))
     except VolcError as error:
         if wants_csv:
-            return HttpResponse(f"{error.code}: {error.message}", status=400, content_type="text/plain; charset=utf-8")
+            return text_error(f"{error.code}: {error.message}")
         return render(request, "pages/cdn.html", {**context, "error": error}, status=400)
     charts = tables(answers)
     if wants_csv:
-        chart = request.GET.get("chart", "")
-        if chart not in charts:
-            return HttpResponse(
-                f"chart must be one of {', '.join(CHARTS)}", status=400, content_type="text/plain; charset=utf-8"
-            )
-        return csv_response(charts[chart], f"cdn-{chart}-{chosen['interval']}.csv")
+        return chosen_chart_csv(request, charts, CHARTS, lambda chart: f"cdn-{chart}-{chosen['interval']}.csv")
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("chart", None)

@@ -42,6 +42,19 @@ def csv_response(table: Table, filename: str) -> HttpResponse:
     return response
 
 
+def text_error(message: str) -> HttpResponse:
+    """A 400 for the CSV variants: a script reading CSV gets a line it can print, not an HTML page."""
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
+def chosen_chart_csv(request, tables: dict[str, Table], charts: tuple[str, ...], filename) -> HttpResponse:
+    """The CSV of the chart named by `?chart=` (`filename(chart)` names the download), or a 400."""
+    chart = request.GET.get("chart", "")
+    if chart not in tables:
+        return text_error(f"chart must be one of {', '.join(charts)}")
+    return csv_response(tables[chart], filename(chart))
+
+
 def dataset(label: str, data: list, color: str, *, kind: str = "bar", stack: str | None = None, axis: str = "y"):
     """One Chart.js dataset; `charts.js` turns these into the real configuration."""
     return {"label": label, "data": data, "color": color, "type": kind, "stack": stack, "yAxisID": axis}

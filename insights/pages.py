@@ -15,7 +15,18 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from insights import selectors
-from insights.charts import AMBER, BLUE, GREEN, RED, Table, chart_spec, csv_response, dataset, success_rate
+from insights.charts import (
+    AMBER,
+    BLUE,
+    GREEN,
+    RED,
+    Table,
+    chart_spec,
+    chosen_chart_csv,
+    dataset,
+    success_rate,
+    text_error,
+)
 from insights.dirty import day_bounds, local_day
 from insights.models import Project
 
@@ -229,19 +240,14 @@ def delivery(request) -> HttpResponse:
     wants_csv = request.GET.get("format") == "csv"
     if not form.is_valid():
         if wants_csv:
-            return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
+            return text_error(form.errors.as_text())
         return render(request, "pages/delivery.html", {"form": form}, status=400)
     keys = form.cleaned_data["project"] or None
     first, last = form.cleaned_data["start"], form.cleaned_data["end"]
     data = Delivery.load(keys, first, last)
     tables = data.tables()
     if wants_csv:
-        chart = request.GET.get("chart", "")
-        if chart not in tables:
-            return HttpResponse(
-                f"chart must be one of {', '.join(CHARTS)}", status=400, content_type="text/plain; charset=utf-8"
-            )
-        return csv_response(tables[chart], f"delivery-{chart}-{first}-{last}.csv")
+        return chosen_chart_csv(request, tables, CHARTS, lambda chart: f"delivery-{chart}-{first}-{last}.csv")
     total_rollbacks, entries = rollbacks(keys, first, last)
     query = request.GET.copy()
     query.pop("format", None)
