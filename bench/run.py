@@ -532,6 +532,14 @@ def update_readme(table: str, sizes: Sizes) -> None:
     readme.write_text(head + marker + "\n" + README_INTRO + body + tail)
 
 
+PHASES = {
+    "zadig": lambda bench, server, token, ak, sk: zadig_phase(bench, server, token),
+    "ingest": lambda bench, server, token, ak, sk: run_ingest_phase(bench, server, token),
+    "cdn": lambda bench, server, token, ak, sk: cdn_phase(bench, server, token, ak, sk),
+    "scaling": lambda bench, server, token, ak, sk: scaling_phase(bench, server, ak, sk),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="full sizes (slow)")
@@ -539,7 +547,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="measured requests per scenario")
     parser.add_argument("--readme", action="store_true", help="put the table in README.md's Benchmarks section")
     parser.add_argument("--allow-any-database", action="store_true", help="empty a database not named *bench*")
+    parser.add_argument(
+        "--only",
+        default=",".join(PHASES),
+        help=f"comma-separated phases to run, of {', '.join(PHASES)} (a partial run does not write results.json)",
+    )
     args = parser.parse_args()
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    if not only or any(name not in PHASES for name in only):
+        parser.error(f"--only takes phases of {', '.join(PHASES)}")
     began = time.monotonic()
     # A kill of the harness unwinds like Ctrl-C, so the server it started is stopped on the way out.
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -572,10 +588,9 @@ def main() -> None:
     bench = Bench(FULL if args.full else SMOKE if args.smoke else SCALED, args.repeat, args.full)
     print(f"Benchmark, {bench.sizes.label} sizes, database {urlparse(url).path.lstrip('/')}", flush=True)
     with Server(dict(os.environ)) as server:
-        zadig_phase(bench, server, token)
-        run_ingest_phase(bench, server, token)
-        cdn_phase(bench, server, token, ak, sk)
-        scaling_phase(bench, server, ak, sk)
+        for name in only:
+            phase = PHASES[name]
+            phase(bench, server, token, ak, sk)
         peak = server.peak_rss_mb()
     bench.results.append(
         {
@@ -590,10 +605,13 @@ def main() -> None:
             "detail": f"{peak:.0f} MB (figures in MB, not ms)",
         }
     )
-    (ROOT / "bench" / "results.json").write_bytes(orjson.dumps(bench.results, option=orjson.OPT_INDENT_2))
     table = markdown(bench.results, bench.sizes, time.monotonic() - began)
     print()
     print(table)
+    if len(only) < len(PHASES):
+        print("(a partial run: bench/results.json and README.md left as they were)")
+        return
+    (ROOT / "bench" / "results.json").write_bytes(orjson.dumps(bench.results, option=orjson.OPT_INDENT_2))
     if args.readme:
         update_readme(table, bench.sizes)
 

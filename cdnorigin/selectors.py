@@ -10,58 +10,23 @@ carries are summed slot by slot over the domains (dirty buckets patched with raw
 
 import struct
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import add
 
-from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
-from django.db.models import BigIntegerField, Func
 from django.utils import timezone
 
 from .dirty import dirty_buckets
 from .errors import VolcError
-from .models import Domain, OriginRollup, OriginSample, OriginStatusCount
+from .minutes import minute_series
+from .models import Domain, OriginRollup
 from .params import BOTH, PER_DOMAIN, TOTAL, OriginQuery, parse_query
 from .periods import FIVE_MINUTES, FIXED_SECONDS, Periods, floor, local_zone, periods_between
 from .rollups import SLOT_STRUCT, SLOTS, compute_five_minute_rows, pack_slots, unpack_slots
+from .series import CHUNK, EpochSeconds, Series, in_scope
 
 TOTAL_NAME = "total"
 STATUS_CLASSES = (2, 3, 4, 5)
 # Dirty 5-minute buckets closer than this are read from minute rows in one query.
 DIRTY_RUN_GAP = 3600
-# Rows fetched per round trip when streaming rollup or minute rows.
-CHUNK = 20000
-
-
-@dataclass
-class Series:
-    """Integer sums of one resource per period; peaks are the largest 5-minute sums (hour/day)."""
-
-    flux: list[int]
-    pv: list[int]
-    peak_flux: list[int]
-    peak_pv: list[int]
-    status: dict[int, list[int]] = field(default_factory=dict)
-
-    @classmethod
-    def zeros(cls, size: int) -> "Series":
-        return cls([0] * size, [0] * size, [0] * size, [0] * size)
-
-    def add_status(self, index: int, codes: dict, size: int) -> None:
-        for code, count in codes.items():
-            counts = self.status.get(int(code))
-            if counts is None:
-                counts = self.status[int(code)] = [0] * size
-            counts[index] += count
-
-    def add(self, other: "Series") -> None:
-        """Add another resource's sums (peaks are not additive and are left alone)."""
-        self.flux = list(map(add, self.flux, other.flux))
-        self.pv = list(map(add, self.pv, other.pv))
-        for code, counts in other.status.items():
-            mine = self.status.get(code)
-            self.status[code] = list(counts) if mine is None else list(map(add, mine, counts))
 
 
 def describe_origin_data(params: dict, allowed_domains: set[str] | None, *, now: datetime | None = None) -> dict:
@@ -77,7 +42,7 @@ def describe_origin_data(params: dict, allowed_domains: set[str] | None, *, now:
     total_peaks = with_peaks and query.output in (TOTAL, BOTH)
     raw_dirty, hour_slots = {}, []
     if query.interval == "1min":
-        per_domain = _minute_series(ids, scope, periods, with_status)
+        per_domain = minute_series(ids, scope, periods, with_status)
     else:
         per_domain, raw_dirty, hour_slots = _rollup_series(
             ids, scope, periods, with_status, with_slots=total_peaks and query.interval == "hour"
@@ -111,102 +76,12 @@ def _resolve_domains(names: tuple[str, ...] | None, allowed: set[str] | None) ->
     return [(found[name], name) for name in names]
 
 
-class EpochSeconds(Func):
-    """Unix seconds of a datetime column, computed by the database: parsing a Python datetime per row
-    would cost more than the rest of an answer."""
-
-    output_field = BigIntegerField()
-
-    def get_db_converters(self, connection):
-        return []  # both databases already answer a Python int
-
-    def as_sql(self, compiler, connection, **extra):
-        raise ImproperlyConfigured(f"origin statistics support SQLite and PostgreSQL, not {connection.vendor}")
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint")
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # '%%%%s' survives both the template and the backend's placeholder rewriting as strftime's '%s'.
-        return super().as_sql(compiler, connection, template="CAST(STRFTIME('%%%%s', %(expressions)s) AS INTEGER)")
-
-
 def _ts(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
 def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
-
-
-def _in_scope(rows, field: str, scope: list[int] | None):
-    return rows if scope is None else rows.filter(**{f"{field}__in": scope})
-
-
-def _minute_series(ids: list[int], scope: list[int] | None, periods: Periods, with_status: bool) -> dict[int, Series]:
-    """Per-domain series straight from the minute rows.
-
-    Status metrics read only the status counts, flux/pv metrics only the samples. Rows are read
-    unordered (each is added to its own cell, so order cannot matter): sorting the ~4 status rows
-    per minute and domain cost more than the rest of the query.
-    """
-    size = len(periods)
-    series = {domain_id: Series.zeros(size) for domain_id in ids}
-    first, end = periods.first_datetime(), periods.end_datetime()
-    base, step = periods.first, FIXED_SECONDS["1min"]
-    if not with_status:
-        samples = _in_scope(OriginSample.objects.filter(minute__gte=first, minute__lt=end), "domain_id", scope)
-        rows = samples.order_by().values_list("domain_id", EpochSeconds("minute"), "flux", "pv")
-        for domain_id, minute, flux, pv in rows.iterator(CHUNK):
-            target = series.get(domain_id)  # None: a domain created since the domains were listed
-            if target is not None:
-                index = (minute - base) // step
-                target.flux[index] += flux
-                target.pv[index] += pv
-        return series
-    if connection.vendor == "postgresql":
-        for domain_id, code, indexes, values in _status_arrays(scope, first, end, base):
-            target = series.get(domain_id)
-            if target is not None:
-                cells = target.status[code] = [0] * size
-                for index, count in zip(indexes, values, strict=True):
-                    cells[index] = count  # one row per sample and code: each cell is set once
-        return series
-    counts = OriginStatusCount.objects.filter(sample__minute__gte=first, sample__minute__lt=end)
-    counts = _in_scope(counts, "sample__domain_id", scope)
-    rows = counts.order_by().values_list("sample__domain_id", EpochSeconds("sample__minute"), "code", "count")
-    for domain_id, minute, code, count in rows.iterator(CHUNK):
-        target = series.get(domain_id)
-        if target is not None:
-            cells = target.status.get(code)
-            if cells is None:
-                cells = target.status[code] = [0] * size
-            cells[(minute - base) // step] += count
-    return series
-
-
-def _status_arrays(scope: list[int] | None, first: datetime, end: datetime, base: int):
-    """PostgreSQL: per domain and code, the minute indexes and counts as two arrays.
-
-    Some fifty rows of arrays instead of a row per minute and code: psycopg parses an array in C,
-    so the answer costs a list assignment per value instead of a Python row tuple.
-    """
-    qn = connection.ops.quote_name
-    samples = qn(OriginSample._meta.db_table)
-    counts = qn(OriginStatusCount._meta.db_table)
-    where = "s.minute >= %s AND s.minute < %s"
-    params: list = [base, first, end]
-    if scope is not None:
-        where += " AND s.domain_id = ANY(%s::int4[])"
-        params.append(scope)
-    sql = (
-        f"SELECT s.domain_id, c.code, array_agg(((FLOOR(EXTRACT(EPOCH FROM s.minute))::bigint - %s) / 60)::int4), "
-        f"array_agg(c.{qn('count')}) FROM {counts} c JOIN {samples} s ON s.id = c.sample_id "
-        f"WHERE {where} GROUP BY s.domain_id, c.code ORDER BY s.domain_id, c.code"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def _rollup_series(
@@ -231,7 +106,7 @@ def _rollup_series(
     columns = ["domain_id", EpochSeconds("start"), "flux", "pv", "peak_flux_5m", "peak_pv_5m"]
     columns += ["five_minute_flux", "five_minute_pv"] if with_slots else []
     columns += ["status"] if with_status else []
-    rows = _in_scope(
+    rows = in_scope(
         OriginRollup.objects.filter(interval=periods.interval, start__gte=first, start__lt=end), "domain_id", scope
     )
     rows = rows.order_by("domain_id", "interval", "start").values_list(*columns)
@@ -321,7 +196,7 @@ def _stale_five_minute_values(
 def _hour_slots(scope: list[int] | None, periods: Periods, series: dict[int, Series]) -> list[tuple]:
     """(domain_id, start, packed 5-minute flux, packed pv) of the hour rows inside the periods, for the
     answered domains (a day is made of the hour rows starting in it, as its rollup is)."""
-    rows = _in_scope(
+    rows = in_scope(
         OriginRollup.objects.filter(
             interval="hour", start__gte=periods.first_datetime(), start__lt=periods.end_datetime()
         ),
