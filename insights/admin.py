@@ -21,6 +21,7 @@ from insights.models import (
     Artifact,
     Cluster,
     DailyJobStat,
+    DailyJobTotal,
     DirtyJobDay,
     Environment,
     Job,
@@ -482,6 +483,14 @@ class DailyJobStatAdmin(ReadOnlyAdmin):
     def mean_duration(self, stat):
         counted = stat.passed + stat.failed + stat.timeout
         return round(stat.duration_us / counted / 1_000_000, 1) if counted else "-"
+
+
+@admin.register(DailyJobTotal)
+class DailyJobTotalAdmin(ReadOnlyAdmin):
+    list_display = ("day", "kind", "passed", "failed", "timeout")
+    list_filter = ("kind",)
+    date_hierarchy = "day"
+    ordering = ("-day", "kind")
 
 
 @admin.register(DirtyJobDay)

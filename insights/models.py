@@ -1,7 +1,8 @@
 """Tables of the Zadig-compatible insights: raw facts, their daily rollups, and API tokens.
 
 Raw rows (runs, jobs, rollbacks) are the truth; `DailyJobStat` is derived from them and can be
-rebuilt at any time. `DirtyJobDay` lists the (project, day) buckets whose rollup is out of date.
+rebuilt at any time; `DailyJobTotal` sums it over projects. `DirtyJobDay` lists the (project, day)
+buckets whose rollup is out of date.
 """
 
 import hashlib
@@ -301,6 +302,31 @@ class DailyJobStat(models.Model):
 
     def __str__(self):
         return f"{self.project_id} {self.day} {self.kind}"
+
+
+class DailyJobTotal(models.Model):
+    """`DailyJobStat` summed over all projects per (local day, kind), for the unfiltered series.
+
+    Recomputed whole from the `DailyJobStat` rows of its day whenever any bucket of that day is
+    recomputed (never incremented); readers use it only for days without any `DirtyJobDay` mark,
+    when every row it sums is exact.
+    """
+
+    day = models.DateField()
+    kind = models.CharField(max_length=8, choices=JobKind.choices)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    timeout = models.PositiveIntegerField(default=0)
+    duration_us = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "day"], name="daily_job_total_bucket"),
+        ]
+
+    def __str__(self):
+        return f"all projects {self.day} {self.kind}"
 
 
 class DirtyJobDay(models.Model):

@@ -4,8 +4,14 @@
 (passed/failed/timeout) and a start time. Kinds come from the job type; a deploy to a production
 environment is counted as `deploy` AND as `release`. A bucket is always recomputed whole from raw
 rows (stale rows deleted, fresh ones upserted), never incremented, so a retried, duplicated or
-concurrent recompute cannot double count. `TestModule` keeps the case count last reported per
-(project, test module).
+concurrent recompute cannot double count. `DailyJobTotal` is the same per (local day, kind) over all
+projects, recomputed from the day's `DailyJobStat` rows whenever any of them is rewritten, under a
+per-day lock (PostgreSQL advisory lock; SQLite serialises writers anyway) taken before it reads them,
+so the last writer of a day always sums rows that include every earlier writer's. `TestModule` keeps
+the case count last reported per (project, test module).
+
+On PostgreSQL the buckets travel as arrays (`unnest`), so a recompute is a handful of statements
+whatever the number of buckets; elsewhere the same rows come from ORM queries over merged day ranges.
 """
 
 from collections import defaultdict
@@ -15,16 +21,31 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncDate
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 
 from config.faults import rollup_pause
 from insights.dirty import day_bounds, local_day, mark_job_days, zone
-from insights.models import FINAL_STATUSES, DailyJobStat, DirtyJobDay, Job, JobKind, Project, Status, TestModule
+from insights.models import (
+    FINAL_STATUSES,
+    DailyJobStat,
+    DailyJobTotal,
+    DirtyJobDay,
+    Environment,
+    Job,
+    JobKind,
+    Project,
+    Status,
+    TestModule,
+)
 
 JOB_STATE = ("project_id", "type", "status", "started_at", "test_module")  # what a job's buckets depend on
 STAT_FIELDS = ("passed", "failed", "timeout", "duration_us")
 KIND_OF_TYPE = {Job.Type.BUILD: JobKind.BUILD, Job.Type.DEPLOY: JobKind.DEPLOY, Job.Type.TEST: JobKind.TEST}
 PROJECTS_PER_QUERY = 100
 DIRTY_BATCH = 200
+MODULES_PER_QUERY = 2000  # (project, module) pairs per statement: 4 parameters each, under SQLite's limit
+TOTALS_LOCK_CLASS = 0x1A51  # first key of the per-day advisory locks guarding DailyJobTotal
 ONE_DAY = timedelta(days=1)
 
 Bucket = tuple[int, date]
@@ -54,6 +75,25 @@ def _chunks(items: list, size: int):
         yield items[start : start + size]
 
 
+def _kinds(job_type: str, production: bool | None) -> list[str]:
+    kinds = [str(KIND_OF_TYPE[job_type])]
+    if job_type == Job.Type.DEPLOY and production:
+        kinds.append(str(JobKind.RELEASE))
+    return kinds
+
+
+def _add_row(stats: dict[StatKey, dict[str, int]], key: tuple, counts: tuple, spent: timedelta | None) -> None:
+    """Fold one (project, day, type, production) group into the per-kind rows it counts in."""
+    pid, day, job_type, production = key
+    passed, failed, timeout = counts
+    for kind in _kinds(job_type, production):
+        stat = stats.setdefault((pid, day, kind), dict.fromkeys(STAT_FIELDS, 0))
+        stat["passed"] += passed
+        stat["failed"] += failed
+        stat["timeout"] += timeout
+        stat["duration_us"] += (spent or timedelta(0)) // timedelta(microseconds=1)
+
+
 def _aggregate(jobs_filter: Q) -> dict[StatKey, dict[str, int]]:
     """Counted jobs matching `jobs_filter`, summed per (project, local day, kind) in the database."""
     duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
@@ -73,16 +113,58 @@ def _aggregate(jobs_filter: Q) -> dict[StatKey, dict[str, int]]:
     )
     stats: dict[StatKey, dict[str, int]] = {}
     for row in rows:
-        kinds = [KIND_OF_TYPE[row["type"]]]
-        if row["type"] == Job.Type.DEPLOY and row["environment__production"]:
-            kinds.append(JobKind.RELEASE)
-        spent = row["duration"] or timedelta(0)
-        for kind in kinds:
-            stat = stats.setdefault((row["project_id"], row["day"], str(kind)), dict.fromkeys(STAT_FIELDS, 0))
-            stat["passed"] += row["passed"]
-            stat["failed"] += row["failed"]
-            stat["timeout"] += row["timeout"]
-            stat["duration_us"] += spent // timedelta(microseconds=1)
+        _add_row(
+            stats,
+            (row["project_id"], row["day"], row["type"], row["environment__production"]),
+            (row["passed"], row["failed"], row["timeout"]),
+            row["duration"],
+        )
+    return stats
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _aggregate_buckets_pg(wanted: set[Bucket]) -> dict[StatKey, dict[str, int]]:
+    """`compute_job_day_stats` in one statement: each bucket's UTC bounds joined from arrays, so
+    every bucket is one range scan of the (project, type, started_at) index."""
+    buckets = sorted(wanted)
+    bounds = [day_bounds(day) for _, day in buckets]
+    # LATERAL ... OFFSET 0 (not flattened): one index range scan per bucket, where a plain join lets
+    # the planner hash the whole job table. Grouped per environment first, whose flag is joined once
+    # per group; `_add_row` adds up the groups that share a production flag.
+    sql = f"""
+        SELECT a.project_id, a.day, a.type, e.production, a.passed, a.failed, a.timeout, a.spent
+        FROM (
+            SELECT b.project_id, b.day, j.type, j.environment_id,
+                   COUNT(*) FILTER (WHERE j.status = %s) AS passed, COUNT(*) FILTER (WHERE j.status = %s) AS failed,
+                   COUNT(*) FILTER (WHERE j.status = %s) AS timeout, SUM(j.finished_at - j.started_at) AS spent
+            FROM unnest(%s::bigint[], %s::date[], %s::timestamptz[], %s::timestamptz[]) AS b(project_id, day, lo, hi)
+            CROSS JOIN LATERAL (
+                SELECT j.type, j.status, j.started_at, j.finished_at, j.environment_id FROM {Job._meta.db_table} j
+                WHERE j.project_id = b.project_id AND j.type = ANY(%s::varchar[])
+                  AND j.started_at >= b.lo AND j.started_at < b.hi AND j.status = ANY(%s::varchar[])
+                OFFSET 0
+            ) AS j
+            GROUP BY 1, 2, 3, 4
+        ) AS a
+        LEFT JOIN {Environment._meta.db_table} e ON e.id = a.environment_id
+    """
+    params = [
+        *(str(status) for status in (Status.PASSED, Status.FAILED, Status.TIMEOUT)),
+        [pid for pid, _ in buckets],
+        [day for _, day in buckets],
+        [lo for lo, _ in bounds],
+        [hi for _, hi in bounds],
+        [str(job_type) for job_type in KIND_OF_TYPE],
+        [str(status) for status in FINAL_STATUSES],
+    ]
+    stats: dict[StatKey, dict[str, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pid, day, job_type, production, passed, failed, timeout, spent in cursor.fetchall():
+            _add_row(stats, (pid, day, job_type, production), (passed, failed, timeout), spent)
     return stats
 
 
@@ -92,6 +174,10 @@ def compute_job_day_stats(pairs: Iterable[Bucket]) -> dict[StatKey, dict[str, in
     Keys are (project_id, day, kind); a bucket/kind without counted jobs is absent (all zeros).
     """
     wanted = {(int(pid), day) for pid, day in pairs}
+    if not wanted:
+        return {}
+    if _postgres():
+        return _aggregate_buckets_pg(wanted)
     stats: dict[StatKey, dict[str, int]] = {}
     ranges = [
         Q(project_id=pid, started_at__gte=day_bounds(first)[0], started_at__lt=day_bounds(last)[1])
@@ -120,8 +206,138 @@ def _save_stats(stats: dict[StatKey, dict[str, int]]) -> int:
     return len(rows)
 
 
+def _write_stats_pg(wanted: set[Bucket], stats: dict[StatKey, dict[str, int]]) -> None:
+    """Delete the buckets' rows that `stats` lacks and upsert the others: two statements. Rows whose
+    values did not change are not rewritten (an unchanged row is already the recomputed one)."""
+    keys = sorted(stats)
+    fresh = [[key[n] for key in keys] for n in range(3)]
+    buckets = sorted(wanted)
+    table = DailyJobStat._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            DELETE FROM {table} WHERE id IN (
+                SELECT s.id
+                FROM unnest(%s::bigint[], %s::date[]) AS b(project_id, day)
+                CROSS JOIN LATERAL (
+                    SELECT s.id, s.kind FROM {table} s WHERE s.project_id = b.project_id AND s.day = b.day OFFSET 0
+                ) AS s
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM unnest(%s::bigint[], %s::date[], %s::varchar[]) AS f(project_id, day, kind)
+                    WHERE f.project_id = b.project_id AND f.day = b.day AND f.kind = s.kind))
+            """,
+            [[pid for pid, _ in buckets], [day for _, day in buckets], *fresh],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (project_id, day, kind, passed, failed, timeout, duration_us)
+            SELECT * FROM unnest(%s::bigint[], %s::date[], %s::varchar[], %s::integer[], %s::integer[],
+                                 %s::integer[], %s::bigint[])
+            ON CONFLICT (project_id, day, kind) DO UPDATE SET
+              passed = EXCLUDED.passed, failed = EXCLUDED.failed, timeout = EXCLUDED.timeout,
+              duration_us = EXCLUDED.duration_us
+            WHERE ({table}.passed, {table}.failed, {table}.timeout, {table}.duration_us)
+              IS DISTINCT FROM (EXCLUDED.passed, EXCLUDED.failed, EXCLUDED.timeout, EXCLUDED.duration_us)
+            """,
+            [*fresh, *([stats[key][field] for key in keys] for field in STAT_FIELDS)],
+        )
+
+
+def _write_stats_portable(wanted: set[Bucket], stats: dict[StatKey, dict[str, int]]) -> None:
+    stale = []
+    for chunk in _chunks(sorted(_by_project(wanted).items()), PROJECTS_PER_QUERY):
+        condition = Q()
+        for pid, days in chunk:
+            condition |= Q(project_id=pid, day__in=sorted(days))
+        existing = DailyJobStat.objects.filter(condition).values_list("id", "project_id", "day", "kind")
+        stale += [pk for pk, pid, day, kind in existing.order_by("id") if (pid, day, kind) not in stats]
+    for ids in _chunks(stale, 500):
+        DailyJobStat.objects.filter(id__in=ids).delete()
+    _save_stats(stats)
+
+
+def _lock_days(days: list[date]) -> None:
+    """Take the per-day DailyJobTotal locks (PostgreSQL, until commit), in day order so that two
+    recomputes never wait on each other in a cycle. SQLite runs one writer at a time."""
+    if _postgres() and days:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(%s, d)) FROM (SELECT unnest(%s::integer[]) AS d ORDER BY 1) AS l",
+                [TOTALS_LOCK_CLASS, sorted({day.toordinal() for day in days})],
+            )
+
+
+def refresh_totals(days: Iterable[date]) -> int:
+    """Recompute the all-projects rows of these local days from their `DailyJobStat` rows; returns
+    the rows the days now have. Must run in the transaction that rewrote those rows, after them."""
+    days = sorted(set(days))
+    if not days:
+        return 0
+    _lock_days(days)
+    if _postgres():
+        return _refresh_totals_pg(days)
+    written = 0
+    for chunk in _chunks(days, 1000):
+        sums = (
+            DailyJobStat.objects.filter(day__in=chunk)
+            .values("day", "kind")
+            .annotate(**{field: Sum(field) for field in STAT_FIELDS})
+            .order_by("day", "kind")
+        )
+        rows = [DailyJobTotal(**row) for row in sums]
+        fresh = {(row.day, row.kind) for row in rows}
+        existing = DailyJobTotal.objects.filter(day__in=chunk).values_list("id", "day", "kind").order_by("id")
+        stale = [pk for pk, day, kind in existing if (day, kind) not in fresh]
+        if stale:
+            DailyJobTotal.objects.filter(id__in=stale).delete()
+        DailyJobTotal.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["kind", "day"],
+            update_fields=list(STAT_FIELDS),
+            batch_size=500,
+        )
+        written += len(rows)
+    return written
+
+
+def _refresh_totals_pg(days: list[date]) -> int:
+    """`refresh_totals` in two statements, summed in the database (every kind named, so the sums come
+    from the (kind, day) covering index); unchanged rows are not rewritten."""
+    stats, totals = DailyJobStat._meta.db_table, DailyJobTotal._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            DELETE FROM {totals} t WHERE t.day = ANY(%s::date[])
+              AND NOT EXISTS (SELECT 1 FROM {stats} s WHERE s.kind = t.kind AND s.day = t.day)
+            """,
+            [days],
+        )
+        cursor.execute(
+            f"""
+            WITH sums AS (
+                SELECT day, kind, SUM(passed) AS passed, SUM(failed) AS failed, SUM(timeout) AS timeout,
+                       SUM(duration_us) AS duration_us
+                FROM {stats} WHERE kind = ANY(%s::varchar[]) AND day = ANY(%s::date[]) GROUP BY day, kind
+            ), written AS (
+                INSERT INTO {totals} (day, kind, passed, failed, timeout, duration_us)
+                SELECT day, kind, passed, failed, timeout, duration_us FROM sums
+                ON CONFLICT (kind, day) DO UPDATE SET
+                  passed = EXCLUDED.passed, failed = EXCLUDED.failed, timeout = EXCLUDED.timeout,
+                  duration_us = EXCLUDED.duration_us
+                WHERE ({totals}.passed, {totals}.failed, {totals}.timeout, {totals}.duration_us)
+                  IS DISTINCT FROM (EXCLUDED.passed, EXCLUDED.failed, EXCLUDED.timeout, EXCLUDED.duration_us)
+            )
+            SELECT count(*) FROM sums
+            """,
+            [list(JobKind.values), days],
+        )
+        return cursor.fetchone()[0]
+
+
 def recompute_job_days(pairs: Iterable[Bucket]) -> int:
-    """Rewrite the rollup rows of the buckets `pairs` from raw jobs; returns the rows written.
+    """Rewrite the rollup rows of the buckets `pairs` from raw jobs, and the all-projects totals of
+    their days; returns the per-project rows written.
 
     Rows no longer backed by jobs are deleted, the others upserted: two concurrent recomputes of
     one bucket both end with the same rows and never collide on the unique key.
@@ -131,16 +347,31 @@ def recompute_job_days(pairs: Iterable[Bucket]) -> int:
         return 0
     with transaction.atomic():
         stats = compute_job_day_stats(wanted)
-        stale = []
-        for chunk in _chunks(sorted(_by_project(wanted).items()), PROJECTS_PER_QUERY):
-            condition = Q()
-            for pid, days in chunk:
-                condition |= Q(project_id=pid, day__in=sorted(days))
-            existing = DailyJobStat.objects.filter(condition).values_list("id", "project_id", "day", "kind")
-            stale += [pk for pk, pid, day, kind in existing.order_by("id") if (pid, day, kind) not in stats]
-        for ids in _chunks(stale, 500):
-            DailyJobStat.objects.filter(id__in=ids).delete()
-        return _save_stats(stats)
+        if _postgres():
+            _write_stats_pg(wanted, stats)
+        else:
+            _write_stats_portable(wanted, stats)
+        refresh_totals(day for _, day in wanted)
+        return len(stats)
+
+
+def forget_projects(pids: list[int]) -> None:
+    """Drop the rollup rows and dirty marks of projects about to be deleted, and re-sum the totals of
+    their days (the cascade alone would leave those totals counting the deleted rows).
+
+    Marks first, then the day locks: the order `recompute_dirty` takes them in, so no deadlock.
+    """
+    with transaction.atomic():
+        DirtyJobDay.objects.filter(project_pk__in=pids).delete()
+        rows = DailyJobStat.objects.filter(project_id__in=pids)
+        days = set(rows.order_by().values_list("day", flat=True).distinct())
+        rows.delete()
+        refresh_totals(days)
+
+
+@receiver(pre_delete, sender=Project, dispatch_uid="insights_project_rollups_pre_delete")
+def _project_deleting(sender, instance: Project, **kwargs):
+    forget_projects([instance.pk])
 
 
 def _clear_marks(marks: list[tuple[int, datetime]]) -> set[int]:
@@ -181,33 +412,74 @@ def recompute_dirty(limit: int | None = None) -> int:
     return done
 
 
+def _latest_reports(pairs: list[tuple[int, str]]) -> list[tuple[int, str, int | None, bool, int | None]]:
+    """Per (project, module): the id of its latest test job that reported a case count (latest
+    `started_at`, unknown starts last; ties: latest id), whether it has test jobs at all, and the id of
+    its `TestModule` row. One statement (pairs joined from a VALUES list), on SQLite and PostgreSQL;
+    each lookup is a backward scan of the (project, test_module, started_at) index."""
+    job, module = Job._meta.db_table, TestModule._meta.db_table
+    same = "j.project_id = w.project_id AND j.test_module = w.name AND j.type = %s"
+    values = ", ".join(["(%s, %s)"] * len(pairs))
+    sql = f"""
+        WITH w(project_id, name) AS (VALUES {values})
+        SELECT w.project_id, w.name,
+          COALESCE(
+            (SELECT j.id FROM {job} j WHERE {same} AND j.case_count IS NOT NULL AND j.started_at IS NOT NULL
+             ORDER BY j.started_at DESC, j.id DESC LIMIT 1),
+            (SELECT j.id FROM {job} j WHERE {same} AND j.case_count IS NOT NULL AND j.started_at IS NULL
+             ORDER BY j.id DESC LIMIT 1)),
+          EXISTS (SELECT 1 FROM {job} j WHERE {same}),
+          (SELECT m.id FROM {module} m WHERE m.project_id = w.project_id AND m.name = w.name)
+        FROM w
+    """
+    test = str(Job.Type.TEST)
+    params = [value for pair in pairs for value in pair] + [test, test, test]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(pid), name, latest, bool(has_jobs), row) for pid, name, latest, has_jobs, row in cursor.fetchall()]
+
+
 def recompute_test_modules(pairs: Iterable[tuple[int, str]]) -> int:
     """Set each (project_id, module)'s case count from its test job with the latest `started_at`
     (any status; ties: latest id) among those that reported one; drop modules without test jobs.
-    Returns the number of modules kept."""
+    Returns the number of modules kept.
+
+    A constant number of statements per `MODULES_PER_QUERY` modules: one lookup, one read of the
+    chosen jobs, one delete, one upsert (in (project, name) order, so concurrent upserts of the same
+    modules lock in one order and the unique key settles who inserts).
+    """
+    wanted = sorted({(int(pid), name) for pid, name in pairs if name})
     kept = 0
-    for pid, module in sorted({(int(pid), name) for pid, name in pairs if name}):
-        jobs = Job.objects.filter(project_id=pid, type=Job.Type.TEST, test_module=module)
-        latest = (
-            jobs.filter(case_count__isnull=False)
-            .order_by(F("started_at").desc(nulls_last=True), "-id")
-            .values_list("case_count", "started_at")
-            .first()
+    for chunk in _chunks(wanted, MODULES_PER_QUERY):
+        found = _latest_reports(chunk)
+        chosen = [latest for _, _, latest, _, _ in found if latest is not None]
+        reports = {
+            pk: (count, at)
+            for pk, count, at in Job.objects.filter(pk__in=chosen).values_list("pk", "case_count", "started_at")
+        }
+        gone = sorted(row for _, _, _, has_jobs, row in found if not has_jobs and row is not None)
+        if gone:
+            TestModule.objects.filter(pk__in=gone).delete()
+        rows = []
+        for pid, name, latest, has_jobs, _ in sorted(found):
+            if has_jobs:
+                case_count, reported_at = reports.get(latest, (0, None))
+                rows.append(TestModule(project_id=pid, name=name, case_count=case_count, reported_at=reported_at))
+        TestModule.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["project", "name"],
+            update_fields=["case_count", "reported_at"],
+            batch_size=500,
         )
-        if latest is None and not jobs.exists():
-            TestModule.objects.filter(project_id=pid, name=module).delete()
-            continue
-        case_count, reported_at = latest or (0, None)
-        TestModule.objects.update_or_create(
-            project_id=pid, name=module, defaults={"case_count": case_count, "reported_at": reported_at}
-        )
-        kept += 1
+        kept += len(rows)
     return kept
 
 
 def rebuild(since: date | None = None) -> dict:
-    """Recompute every rollup bucket from raw rows (from local day `since` on, or all of them),
-    and every test module; dirty marks seen at the start and unchanged at the end are cleared."""
+    """Recompute every rollup bucket and all-projects total from raw rows (from local day `since` on,
+    or all of them), and every test module; dirty marks seen at the start and unchanged at the end
+    are cleared."""
     with transaction.atomic():
         marks = DirtyJobDay.objects.order_by("id")
         stats_rows = DailyJobStat.objects.all()
@@ -216,12 +488,18 @@ def rebuild(since: date | None = None) -> dict:
             marks = marks.filter(day__gte=since)
             stats_rows = stats_rows.filter(day__gte=since)
             jobs = Q(started_at__gte=day_bounds(since)[0])
-        seen = list(marks.values_list("id", "marked_at"))
+        # The marks are locked first (waiting for recomputes in flight), then rows, then the day
+        # locks of the totals: the order recomputes take them in, so the two never deadlock.
+        seen = list(marks.select_for_update().values_list("id", "marked_at"))
         deleted, _ = stats_rows.delete()
         written = _save_stats(_aggregate(jobs))
-        # Marks before test modules: the lock order of ingest, so the two never deadlock.
         still_dirty = _clear_marks(seen)
         orphans, _ = DirtyJobDay.objects.exclude(project_pk__in=Project.objects.values("id")).delete()
+        totals = DailyJobTotal.objects.all() if since is None else DailyJobTotal.objects.filter(day__gte=since)
+        days = set(totals.values_list("day", flat=True))
+        days |= set(stats_rows.order_by().values_list("day", flat=True).distinct())
+        totals_written = refresh_totals(days)
+        # Marks before test modules: the lock order of ingest, so the two never deadlock.
         modules = set(TestModule.objects.values_list("project_id", "name"))
         modules |= set(
             Job.objects.filter(type=Job.Type.TEST).exclude(test_module="").values_list("project_id", "test_module")
@@ -231,6 +509,7 @@ def rebuild(since: date | None = None) -> dict:
         "since": since.isoformat() if since else None,
         "daily_job_stats_deleted": deleted,
         "daily_job_stats_written": written,
+        "daily_job_totals_written": totals_written,
         "test_modules": kept_modules,
         "dirty_cleared": len(seen) - len(still_dirty) + orphans,
     }

@@ -5,7 +5,9 @@ Whole local days are read from the `DailyJobStat` rollup, except buckets still l
 Days only partly inside a requested instant range (release v2) are counted from raw jobs directly.
 The dirty set is read BEFORE the rollup rows, and the clean rows are read in one statement that
 excludes exactly that set: a recompute committing in between only makes us compute a bucket from raw
-rows that was already clean, and no bucket is ever counted twice.
+rows that was already clean, and no bucket is ever counted twice. Without a project filter, days with
+no dirty mark at all are read from `DailyJobTotal` (one row per day instead of one per project); the
+days with marks take the per-project path, so the two never cover the same day.
 """
 
 import operator
@@ -22,6 +24,7 @@ from insights.models import (
     Artifact,
     Cluster,
     DailyJobStat,
+    DailyJobTotal,
     Environment,
     Job,
     JobKind,
@@ -33,7 +36,7 @@ from insights.models import (
     TestModule,
     Workflow,
 )
-from insights.rollups import compute_job_day_stats
+from insights.rollups import STAT_FIELDS, compute_job_day_stats
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_DAY = timedelta(days=1)
@@ -107,21 +110,31 @@ def _pairs(buckets: set[tuple[int, date]]) -> Q:
     return reduce(operator.or_, (Q(project_id=pid, day__in=days) for pid, days in days_of.items()))
 
 
+SUMS = {field: Sum(field) for field in STAT_FIELDS}
+
+
 def _tally_whole_days(kind: str, pids: list[int] | None, first: date, last: date) -> dict[date, Tally]:
     """Whole local days first..last: rollup rows of clean buckets (one statement, one snapshot),
-    plus the dirty buckets recomputed from raw jobs."""
+    plus the dirty buckets recomputed from raw jobs. For all projects, a day without any dirty mark
+    is one `DailyJobTotal` row, exact because every bucket it sums is clean."""
     dirty = dirty_job_days(pids, first, last)
+    tallies: dict[date, Tally] = {}
     rollup = DailyJobStat.objects.filter(kind=kind, day__gte=first, day__lte=last)
-    if pids is not None:
+    if pids is None:
+        dirty_days = sorted({day for _, day in dirty})
+        totals = DailyJobTotal.objects.filter(kind=kind, day__gte=first, day__lte=last)
+        if dirty_days:
+            totals = totals.exclude(day__in=dirty_days)
+        for day, *counts in totals.values_list("day", *STAT_FIELDS).order_by():
+            tallies[day] = Tally(*counts)  # one row per day: the unique (kind, day)
+        rollup = rollup.filter(day__in=dirty_days)
+    else:
         rollup = rollup.filter(project_id__in=pids)
     if dirty:
         rollup = rollup.exclude(_pairs(dirty))
-    tallies: dict[date, Tally] = {}
-    sums = rollup.values("day").annotate(
-        passed=Sum("passed"), failed=Sum("failed"), timeout=Sum("timeout"), duration_us=Sum("duration_us")
-    )
-    for row in sums.order_by("day"):
-        tallies.setdefault(row["day"], Tally()).add(row)
+    if pids is not None or dirty:
+        for row in rollup.values("day").annotate(**SUMS).order_by("day"):
+            tallies.setdefault(row["day"], Tally()).add(row)
     for (_, day, row_kind), row in compute_job_day_stats(sorted(dirty)).items():
         if row_kind == kind:
             tallies.setdefault(day, Tally()).add(row)

@@ -14,6 +14,7 @@ from insights.models import (
     Artifact,
     Cluster,
     DailyJobStat,
+    DailyJobTotal,
     DirtyJobDay,
     Environment,
     Job,
@@ -27,7 +28,7 @@ from insights.models import (
 )
 from insights.tokens import create_api_token
 
-DERIVED = (DailyJobStat, DirtyJobDay, TestModule)
+DERIVED = (DailyJobStat, DailyJobTotal, DirtyJobDay, TestModule)
 K8S_YAML = (
     "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - image: {}\n"
 )
@@ -82,6 +83,9 @@ def rows(db):
     DailyJobStat.objects.update_or_create(
         project=shop, day=date(2024, 8, 30), kind="build", defaults={"passed": 3, "failed": 1, "duration_us": 10**8}
     )
+    DailyJobTotal.objects.update_or_create(
+        day=date(2024, 8, 30), kind="build", defaults={"passed": 3, "failed": 1, "duration_us": 10**8}
+    )
     DirtyJobDay.objects.update_or_create(project_pk=shop.pk, day=date(2024, 8, 30))
     raw_token = create_api_token("ci-bot")
     return {"run": run, "shop": shop, "prod": prod, "foreign_env": foreign_env, "web": web, "token": raw_token}
@@ -98,7 +102,7 @@ def url(model, view: str, *args) -> str:
 def test_every_insights_model_is_in_the_admin():
     expected = {
         Project, Cluster, Environment, Service, Workflow, Artifact, WorkflowRun, Job, TestModule, Rollback,
-        ServiceSnapshot, DailyJobStat, DirtyJobDay, ApiToken,
+        ServiceSnapshot, DailyJobStat, DailyJobTotal, DirtyJobDay, ApiToken,
     }  # fmt: skip
     assert set(registered("insights")) == expected
 
@@ -353,6 +357,7 @@ def test_recompute_action_rebuilds_the_daily_rollups_of_the_selection(
     from tests.insights.test_rollups import assert_rollups_match_raw_rows
 
     DailyJobStat.objects.all().delete()  # a rollup gone wrong
+    DailyJobTotal.objects.all().delete()
     DirtyJobDay.objects.all().delete()
     TestModule.objects.all().delete()
     pks = model.objects.values_list("pk", flat=True)

@@ -15,6 +15,7 @@ from insights.ingest import ingest_workflow_runs
 from insights.models import (
     FINAL_STATUSES,
     DailyJobStat,
+    DailyJobTotal,
     DirtyJobDay,
     Environment,
     Job,
@@ -79,8 +80,25 @@ def stored_test_modules() -> dict:
     return {(module.project_id, module.name): module.case_count for module in TestModule.objects.all()}
 
 
+def expected_daily_totals() -> dict:
+    """(local day, kind) -> the expected per-project rows summed over every project."""
+    totals: dict = {}
+    for (_, day, kind), values in expected_daily_stats().items():
+        totals[(day, kind)] = tuple(a + b for a, b in zip(totals.get((day, kind), (0, 0, 0, 0)), values, strict=True))
+    return totals
+
+
+def stored_daily_totals() -> dict:
+    return {
+        (row.day, row.kind): (row.passed, row.failed, row.timeout, row.duration_us)
+        for row in DailyJobTotal.objects.all()
+        if (row.passed, row.failed, row.timeout) != (0, 0, 0)
+    }
+
+
 def assert_rollups_match_raw_rows():
     assert stored_daily_stats() == expected_daily_stats()
+    assert stored_daily_totals() == expected_daily_totals()
     assert stored_test_modules() == expected_test_modules()
 
 

@@ -12,6 +12,7 @@ from insights.models import (
     Artifact,
     Cluster,
     DailyJobStat,
+    DailyJobTotal,
     DirtyJobDay,
     Environment,
     Job,
@@ -302,8 +303,11 @@ def test_a_clean_bucket_is_read_from_the_rollup(api_client):
     add_run(yaml, job("build", "passed", at(2022, 8, 1, 10)))
     roll_up()
     DailyJobStat.objects.filter(project=yaml, kind="build").update(passed=5)
-    body = get(api_client, "build", {"startDate": unix(at(2022, 8, 1)), "endDate": unix(at(2022, 8, 1))}).json()
-    assert body["success"] == 5
+    DailyJobTotal.objects.filter(kind="build").update(passed=7)
+    window = {"startDate": unix(at(2022, 8, 1)), "endDate": unix(at(2022, 8, 1))}
+    assert get(api_client, "build", {**window, "productNames": "yaml"}).json()["success"] == 5
+    # All projects and no dirty mark that day: the all-projects total.
+    assert get(api_client, "build", window).json()["success"] == 7
 
 
 # --- test ----------------------------------------------------------------------------------------

@@ -135,6 +135,16 @@ def build_world(client, seed: int) -> World:
     ids = [f"run-{n}" for n in range(rng.randint(3, 9))]
     post(client, world, [world.random_run(run_id) for run_id in ids])
     rollups.recompute_dirty()  # as the task would after commit: every bucket clean
+    if rng.random() < 0.5:  # a project rolled up, then deleted: no total may still count it
+        gone = Project.objects.create(key="gone", name="gone")
+        Environment.objects.create(project=gone, name="prod", production=True)
+        Environment.objects.create(project=gone, name="stage", production=False)
+        gone_runs = [{**world.random_run(f"gone-{n}"), "project": "gone"} for n in range(rng.randint(1, 4))]
+        post(client, world, gone_runs)
+        rollups.recompute_dirty()
+        gone.delete()
+        for run in gone_runs:
+            del world.runs[run["id"]]
     again = rng.sample(ids, rng.randint(1, len(ids))) + [f"run-new-{n}" for n in range(rng.randint(0, 3))]
     post(client, world, [world.random_run(run_id) for run_id in again])
     marks = list(DirtyJobDay.objects.order_by("id").values_list("pk", "project_pk", "day"))
