@@ -1,6 +1,6 @@
 """Workflow-run ingest: a batch of runs, each replacing any run stored under its id, all or nothing.
 
-Items arrive shape-checked (see `insights.api.runs`); what needs the database is checked here, for
+Items arrive shape-checked (see `insights.api.run_items`); what needs the database is checked here, for
 the whole batch in a handful of queries, before anything is written. Writes are bulk statements
 (they fire no model signals) followed by explicit dirty-marking of every touched rollup bucket:
 the buckets of the replaced jobs and of the new ones.
@@ -9,8 +9,11 @@ the buckets of the replaced jobs and of the new ones.
 import logging
 import time
 from collections import Counter, defaultdict
+from datetime import datetime
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from insights.models import Environment, Job, Project, Service, Workflow, WorkflowRun
@@ -87,78 +90,141 @@ def _workflows(items: list[dict], projects: dict[str, Project]) -> dict[tuple[in
     return found
 
 
-def ingest_workflow_runs(items: list[dict]) -> list[WorkflowRun]:
+class StoredRun(NamedTuple):
+    """What the caller echoes besides the posted values: whether the run is new, and its
+    received_at as stored."""
+
+    created: bool
+    received_at: datetime
+
+
+# Job columns in the order of the rows built here (COPY and the portable path read them by name).
+JOB_COLUMNS = (
+    "run_id",
+    "project_id",
+    "position",
+    "name",
+    "type",
+    "status",
+    "started_at",
+    "finished_at",
+    "environment_id",
+    "service_id",
+    "test_module",
+    "case_count",
+)
+_STATE_INDEX = tuple(JOB_COLUMNS.index(field) for field in JOB_STATE)
+
+
+def ingest_workflow_runs(items: list[dict]) -> list[StoredRun]:
     """Store runs (API.md section 3), replacing stored runs with the same id and all their jobs.
 
-    Returns the runs in input order with project, workflow and jobs (with environment and service)
-    attached, so a caller can render them without another query; `run.created` is False when the
-    run replaced a stored one.
+    `items` are validated runs (`insights.api.run_items`); the answer has one entry per run, in
+    input order. The rows are plain tuples: on PostgreSQL one upsert of the runs, one DELETE ...
+    RETURNING of the replaced jobs and a COPY of the new ones; elsewhere the ORM's bulk statements.
     """
     if not items:
         return []
     started = time.monotonic()
     projects, known = _check(items)
-    ids = [item["id"] for item in items]
     with transaction.atomic(), muted():
         workflows = _workflows(items, projects)
-        stored = set(WorkflowRun.objects.filter(id__in=ids).values_list("id", flat=True))
-        runs = [_run(item, projects[item["project"]], workflows, known) for item in items]
-        # Upserting the runs first locks them, so a concurrent re-post of the same id waits for us
-        # and then replaces our jobs instead of adding to them. One lock order: no deadlock.
-        WorkflowRun.objects.bulk_create(
-            sorted(runs, key=lambda run: run.pk),
-            update_conflicts=True,
-            unique_fields=["id"],
-            update_fields=["project", "workflow", "status", "created_at", "received_at"],
-            batch_size=BATCH_SIZE,
-        )
-        replaced = Job.objects.filter(run_id__in=ids)
-        old_states = list(replaced.order_by("id").values(*JOB_STATE))
-        # Nothing references a job and the handlers are muted: a plain DELETE, no per-row collection.
-        replaced._raw_delete(replaced.db)
-        jobs = [job for run in runs for job in run._prefetched_objects_cache["jobs"]]
-        Job.objects.bulk_create(jobs, batch_size=BATCH_SIZE)
-        jobs_changed(old_states + [{field: getattr(job, field) for field in JOB_STATE} for job in jobs])
-    for run in runs:
-        run.created = run.pk not in stored
+        runs, jobs = [], []
+        for item in items:
+            pid = projects[item["project"]].pk
+            runs.append((item["id"], pid, workflows[(pid, item["workflow"])].pk, item["status"], item["created_at"]))
+            for position, job in enumerate(item["jobs"]):
+                environment = known.get(("environment", pid, job.get("environment")))
+                service = known.get(("service", pid, job.get("service")))
+                jobs.append(
+                    (
+                        item["id"],
+                        pid,
+                        position,
+                        job["name"],
+                        job["type"],
+                        job["status"],
+                        job.get("started_at"),
+                        job.get("finished_at"),
+                        environment.pk if environment is not None else None,
+                        service.pk if service is not None else None,
+                        job.get("test_module") or "",
+                        job.get("case_count"),
+                    )
+                )
+        write = _write_postgresql if connection.vendor == "postgresql" else _write_portable
+        stored, old_states = write(runs, jobs)
+        jobs_changed(old_states + [dict(zip(JOB_STATE, (job[i] for i in _STATE_INDEX), strict=True)) for job in jobs])
+    answer = [stored[item["id"]] for item in items]
     logger.info(
         "ingest batch stored",
         extra={
             "kind": "workflow_runs",
             "items": len(runs),
-            "replaced": len(stored),
+            "replaced": sum(not run.created for run in answer),
             "jobs": len(jobs),
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
         },
     )
-    return runs
+    return answer
 
 
-def _run(item: dict, project: Project, workflows: dict, known: dict) -> WorkflowRun:
-    """An unsaved run with its unsaved jobs in the prefetch cache (what `run.jobs.all()` returns)."""
-    run = WorkflowRun(
-        id=item["id"],
-        project=project,
-        workflow=workflows[(project.pk, item["workflow"])],
-        status=item["status"],
-        created_at=item["created_at"],
-    )
-    jobs = [
-        Job(
-            run=run,
-            project=project,
-            position=position,
-            name=job["name"],
-            type=job["type"],
-            status=job["status"],
-            started_at=job.get("started_at"),
-            finished_at=job.get("finished_at"),
-            environment=known.get(("environment", project.pk, job.get("environment"))),
-            service=known.get(("service", project.pk, job.get("service"))),
-            test_module=job.get("test_module") or "",
-            case_count=job.get("case_count"),
+def _write_postgresql(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, StoredRun], list[dict]]:
+    """Upsert the runs in id order (their row locks serialise concurrent re-posts of one id, and
+    one lock order means no deadlock), delete their stored jobs returning the states the rollups
+    need, then COPY the new jobs: three statements and no model instances."""
+    received_at = timezone.now()
+    run_table, job_table = WorkflowRun._meta.db_table, Job._meta.db_table
+    state = ", ".join(connection.ops.quote_name(field) for field in JOB_STATE)
+    with connection.cursor() as cursor:
+        # xmax = 0 marks a row this statement inserted (an updated row carries our lock's xid).
+        cursor.execute(
+            f"""
+            INSERT INTO {run_table} (id, project_id, workflow_id, status, created_at, received_at)
+            SELECT r.id, r.project_id, r.workflow_id, r.status, r.created_at, %s
+            FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])
+                AS r(id, project_id, workflow_id, status, created_at)
+            ORDER BY r.id
+            ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, workflow_id = EXCLUDED.workflow_id,
+                status = EXCLUDED.status, created_at = EXCLUDED.created_at, received_at = EXCLUDED.received_at
+            RETURNING id, xmax = 0
+            """,
+            [received_at, *map(list, zip(*runs, strict=True))],
         )
-        for position, job in enumerate(item["jobs"])
+        stored = {run_id: StoredRun(inserted, received_at) for run_id, inserted in cursor.fetchall()}
+        cursor.execute(
+            f"DELETE FROM {job_table} WHERE run_id = ANY(%s::text[]) RETURNING {state}", [[run[0] for run in runs]]
+        )
+        old_states = [dict(zip(JOB_STATE, row, strict=True)) for row in cursor.fetchall()]
+        if jobs:
+            with cursor.cursor.copy(f"COPY {job_table} ({', '.join(JOB_COLUMNS)}) FROM STDIN") as copy:
+                for job in jobs:
+                    copy.write_row(job)
+    return stored, old_states
+
+
+def _write_portable(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, StoredRun], list[dict]]:
+    """The same writes through the ORM's bulk statements (SQLite; slower, same result)."""
+    ids = [run[0] for run in runs]
+    existing = set(WorkflowRun.objects.filter(id__in=ids).values_list("id", flat=True))
+    objects = [
+        WorkflowRun(id=run_id, project_id=pid, workflow_id=wid, status=status, created_at=created_at)
+        for run_id, pid, wid, status, created_at in sorted(runs)
     ]
-    run._prefetched_objects_cache = {"jobs": jobs}
-    return run
+    # Upserting the runs first locks them, so a concurrent re-post of the same id waits for us
+    # and then replaces our jobs instead of adding to them. One lock order: no deadlock.
+    WorkflowRun.objects.bulk_create(
+        objects,
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["project", "workflow", "status", "created_at", "received_at"],
+        batch_size=BATCH_SIZE,
+    )
+    # auto_now set each object's received_at as it was written.
+    stored = {run.pk: StoredRun(run.pk not in existing, run.received_at) for run in objects}
+    replaced = Job.objects.filter(run_id__in=ids)
+    old_states = list(replaced.order_by("id").values(*JOB_STATE))
+    # Nothing references a job and the handlers are muted: a plain DELETE, no per-row collection.
+    replaced._raw_delete(replaced.db)
+    Job.objects.bulk_create([Job(**dict(zip(JOB_COLUMNS, job, strict=True))) for job in jobs], batch_size=BATCH_SIZE)
+    return stored, old_states
