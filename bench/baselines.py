@@ -103,18 +103,19 @@ def cdn_status_all(domains: list[tuple[int, str]], start: int, end: int, interva
     first, stop = _bounds(starts, interval)
     step = {"1min": 60, "5min": 300, "hour": 3600}[interval]
     sql = """
-        SELECT s.domain_id, (FLOOR(EXTRACT(EPOCH FROM s.minute) / %s) * %s)::bigint AS period, c.code / 100,
-               SUM(c.count)
-        FROM cdnorigin_originstatuscount c JOIN cdnorigin_originsample s ON s.id = c.sample_id
+        SELECT s.domain_id, (FLOOR(EXTRACT(EPOCH FROM s.minute) / %s) * %s)::bigint AS period,
+               SUM(s.status_1xx), SUM(s.status_2xx), SUM(s.status_3xx), SUM(s.status_4xx), SUM(s.status_5xx)
+        FROM cdnorigin_originsample s
         WHERE s.domain_id = ANY(%s::int4[]) AND s.minute >= %s AND s.minute < %s
-        GROUP BY 1, 2, 3
+        GROUP BY 1, 2
     """
     rows, seconds = timed_query(sql, [step, step, [d for d, _ in domains], first, stop])
     index = {ts: n for n, ts in enumerate(starts)}
     counts = {(key, klass): [0] * len(starts) for key in [d for d, _ in domains] + [None] for klass in range(1, 6)}
-    for domain_id, period, klass, count in rows:
-        for key in (domain_id, None):
-            counts[(key, klass)][index[int(period)]] += int(count)
+    for domain_id, period, *sums in rows:
+        for klass, count in enumerate(sums, start=1):
+            for key in (domain_id, None):
+                counts[(key, klass)][index[int(period)]] += int(count)
 
     def metrics(key):
         everything = [sum(column) for column in zip(*(counts[(key, k)] for k in range(1, 6)), strict=True)]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
-from cdnorigin.models import Domain, OriginSample, OriginStatusCount
+from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample, status_class_sums
 from insights.models import Environment, Job, Project, Rollback, Service, ServiceSnapshot, Workflow, WorkflowRun
 
 POOL = 4096
@@ -83,10 +83,20 @@ def sample_pool(seed: int) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]
     return pool
 
 
+SAMPLE_COLUMNS = ("id", "domain_id", "minute", "flux", "pv", "status", *CLASS_FIELDS)
+
+
+def _status_values(counts) -> tuple:
+    """The stored status object (JSON text) and its 1xx..5xx sums, from ((code, count), ...)."""
+    status = {str(code): count for code, count in sorted(counts, key=lambda pair: int(pair[0]))}
+    return (json.dumps(status), *status_class_sums(status))
+
+
 def copy_origin_samples(domain_ids: list[int], first: datetime, minutes: int, seed: int) -> CopyStats:
-    """Minute samples (and their status counts) for every domain and minute in [first, first + minutes)."""
+    """Minute samples (their status counts inside) for every domain and minute in [first, first + minutes)."""
     pool = sample_pool(seed)
-    samples_table, counts_table = OriginSample._meta.db_table, OriginStatusCount._meta.db_table
+    packed = [_status_values(counts) for _, _, counts in pool]
+    samples_table = OriginSample._meta.db_table
     start_id = _next_id(samples_table)
     began = time.perf_counter()
 
@@ -94,20 +104,12 @@ def copy_origin_samples(domain_ids: list[int], first: datetime, minutes: int, se
         sample_id = start_id
         for position, domain_id in enumerate(domain_ids):
             for offset in range(minutes):
-                flux, pv, _ = pool[(offset * 7 + position * 131) % POOL]
-                yield (sample_id, domain_id, first + timedelta(minutes=offset), flux, pv)
+                slot = (offset * 7 + position * 131) % POOL
+                flux, pv, _ = pool[slot]
+                yield (sample_id, domain_id, first + timedelta(minutes=offset), flux, pv, *packed[slot])
                 sample_id += 1
 
-    def counts():
-        sample_id = start_id
-        for position, _ in enumerate(domain_ids):
-            for offset in range(minutes):
-                for code, count in pool[(offset * 7 + position * 131) % POOL][2]:
-                    yield (sample_id, code, count)
-                sample_id += 1
-
-    written = _copy(samples_table, ("id", "domain_id", "minute", "flux", "pv"), samples())
-    written += _copy(counts_table, ("sample_id", "code", "count"), counts())
+    written = _copy(samples_table, SAMPLE_COLUMNS, samples())
     _sequence_to_max(samples_table)
     return CopyStats(written, time.perf_counter() - began)
 
@@ -127,7 +129,7 @@ def sample_items(names: list[str], first: datetime, minutes: int, seed: int) -> 
 
 def copy_sample_items(domain_ids: dict[str, int], items: list[dict]) -> CopyStats:
     """The same items written with COPY (the ingest baseline)."""
-    samples_table, counts_table = OriginSample._meta.db_table, OriginStatusCount._meta.db_table
+    samples_table = OriginSample._meta.db_table
     start_id = _next_id(samples_table)
     # Rows are built before the clock starts: the baseline is the database's speed, not Python's.
     rows = [
@@ -137,25 +139,19 @@ def copy_sample_items(domain_ids: dict[str, int], items: list[dict]) -> CopyStat
             datetime.fromtimestamp(item["timestamp"], UTC),
             item["flux"],
             item["pv"],
+            *_status_values(item["status"].items()),
         )
         for n, item in enumerate(items)
     ]
-    counts = [
-        (start_id + n, int(code), count) for n, item in enumerate(items) for code, count in item["status"].items()
-    ]
     began = time.perf_counter()
-    written = _copy(samples_table, ("id", "domain_id", "minute", "flux", "pv"), rows)
-    written += _copy(counts_table, ("sample_id", "code", "count"), counts)
+    written = _copy(samples_table, SAMPLE_COLUMNS, rows)
     _sequence_to_max(samples_table)
     return CopyStats(written, time.perf_counter() - began)
 
 
 def truncate_cdn() -> None:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE cdnorigin_originstatuscount, cdnorigin_originsample, cdnorigin_originrollup, "
-            "cdnorigin_dirtyoriginbucket"
-        )
+        cursor.execute("TRUNCATE cdnorigin_originsample, cdnorigin_originrollup, cdnorigin_dirtyoriginbucket")
 
 
 # --- Zadig ---------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """The operator's view of the CDN origin tables.
 
-Minute samples and their status counts are raw data and may be corrected (each save goes through
-the model, so the rollups follow via signals). Rollups, dirty buckets and the imported-log ledger
-are derived and read-only. An access key's secret is never rendered, anywhere.
+Minute samples (with their status counts, edited as a JSON object and validated) are raw data and
+may be corrected (each save goes through the model, so the class sums and the rollups follow).
+Rollups, dirty buckets and the imported-log ledger are derived and read-only. An access key's secret
+is never rendered, anywhere.
 """
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 
 from cdnorigin.dirty import mark_pairs_dirty
@@ -19,7 +21,6 @@ from cdnorigin.models import (
     ImportedLog,
     OriginRollup,
     OriginSample,
-    OriginStatusCount,
 )
 from insights.admin import BigTableAdmin, ReadOnlyAdmin
 from insights.admin_actions import EmptyTableHintMixin, export_csv_action
@@ -32,10 +33,28 @@ class DomainAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
 
-class OriginStatusCountInline(admin.TabularInline):
-    model = OriginStatusCount
-    extra = 0
-    fields = ("code", "count")
+class StatusCountsField(forms.JSONField):
+    """The sample's status counts as a JSON object, checked by the model's validator on save."""
+
+    def prepare_value(self, value):
+        if isinstance(value, dict):
+            return json.dumps(value, indent=1, sort_keys=True)
+        return super().prepare_value(value)
+
+
+class OriginSampleForm(forms.ModelForm):
+    status = StatusCountsField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 40}),
+        help_text='Requests per three-digit status code (100..599), e.g. {"200": 10, "404": 2}.',
+    )
+
+    class Meta:
+        model = OriginSample
+        fields = ("domain", "minute", "flux", "pv", "status")
+
+    def clean_status(self):
+        return self.cleaned_data.get("status") or {}
 
 
 SAMPLE_COLUMNS = [
@@ -43,7 +62,7 @@ SAMPLE_COLUMNS = [
     ("timestamp", lambda sample: int(sample.minute.timestamp())),
     ("flux", lambda sample: sample.flux),
     ("pv", lambda sample: sample.pv),
-    ("status", lambda sample: json.dumps({str(row.code): row.count for row in sample.status_counts.all()})),
+    ("status", lambda sample: json.dumps(sample.status, sort_keys=True)),
 ]
 
 
@@ -63,7 +82,7 @@ class OriginSampleAdmin(EmptyTableHintMixin, BigTableAdmin):
     empty_hint = "No origin samples yet."
     actions = (
         recompute_sample_rollups,
-        export_csv_action("origin-samples.csv", SAMPLE_COLUMNS, related=("domain",), prefetch=("status_counts",)),
+        export_csv_action("origin-samples.csv", SAMPLE_COLUMNS, related=("domain",)),
     )
     list_display = ("minute", "domain", "flux", "pv", "statuses")
     list_filter = ("domain",)
@@ -74,42 +93,12 @@ class OriginSampleAdmin(EmptyTableHintMixin, BigTableAdmin):
     # Both orders are served by the (minute) index and the (domain, minute) unique index.
     ordering = ("-minute", "-domain_id")
     sortable_by = ("minute",)
-    inlines = (OriginStatusCountInline,)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("status_counts")
+    form = OriginSampleForm
+    fields = ("domain", "minute", "flux", "pv", "status")
 
     @admin.display(description="status counts")
     def statuses(self, sample):
-        return ", ".join(f"{row.code}: {row.count}" for row in sample.status_counts.all())
-
-
-class StatusClassFilter(admin.SimpleListFilter):
-    """By class (2xx, 4xx, ...): fixed choices, so no DISTINCT over a very long table."""
-
-    title = "status class"
-    parameter_name = "class"
-
-    def lookups(self, request, model_admin):
-        return [(str(digit), f"{digit}xx") for digit in range(1, 6)]
-
-    def queryset(self, request, queryset):
-        if self.value() in {str(digit) for digit in range(1, 6)}:
-            low = int(self.value()) * 100
-            return queryset.filter(code__gte=low, code__lt=low + 100)
-        return queryset
-
-
-@admin.register(OriginStatusCount)
-class OriginStatusCountAdmin(BigTableAdmin):
-    list_display = ("id", "sample", "code", "count")
-    list_filter = (StatusClassFilter,)
-    search_fields = ("=code", "sample__domain__name")
-    # The sample table is too big for a drop-down or an autocomplete list: pick it by id.
-    raw_id_fields = ("sample",)
-    list_select_related = ("sample__domain",)
-    ordering = ("-id",)
-    sortable_by = ("id",)
+        return ", ".join(f"{code}: {count}" for code, count in sorted(sample.status.items()))
 
 
 @admin.register(OriginRollup)

@@ -1,12 +1,13 @@
 """Tables of the Volcengine-compatible origin statistics.
 
-`OriginSample` rows (one per domain and minute, with per-status counts) are the truth; the
+`OriginSample` rows (one per domain and minute, with their per-status counts) are the truth; the
 `OriginRollup` rows at 5 minutes, hours and days are derived and can be rebuilt from them.
 `DirtyOriginBucket` lists the 5-minute buckets whose rollups (and their hour and day) are stale.
 """
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 
@@ -21,13 +22,80 @@ class Domain(models.Model):
         return self.name
 
 
+STATUS_CLASSES = (1, 2, 3, 4, 5)
+CLASS_FIELDS = tuple(f"status_{klass}xx" for klass in STATUS_CLASSES)
+MAX_STATUS_COUNT = 2**48 - 1
+
+
+def validate_status_counts(value) -> None:
+    """A sample's `status`: an object of three-digit codes (100..599, as strings) to whole counts >= 0."""
+    if not isinstance(value, dict):
+        raise ValidationError('Enter an object of three-digit status codes to counts, e.g. {"200": 10}.')
+    errors = []
+    for code, count in value.items():
+        if not (isinstance(code, str) and len(code) == 3 and code.isascii() and code.isdigit()):
+            errors.append(f"Status code {code!r} is not three digits.")
+        elif not 100 <= int(code) <= 599:
+            errors.append(f"Status code {code!r} is outside 100..599.")
+        elif isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_STATUS_COUNT:
+            errors.append(f"Count of {code} must be a whole number from 0 to {MAX_STATUS_COUNT}, not {count!r}.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def status_class_sums(status) -> tuple[int, int, int, int, int]:
+    """The 1xx..5xx sums of a {code: count} mapping (codes as int or string)."""
+    sums = [0, 0, 0, 0, 0]
+    for code, count in status.items():
+        sums[int(code) // 100 - 1] += count
+    return tuple(sums)
+
+
+class OriginSampleQuerySet(models.QuerySet):
+    """`bulk_create`/`bulk_update` fill the class sums too (no `save()` runs there); `update()` does not."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.sync_status()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.sync_status()
+        if "status" in fields:
+            fields = [*fields, *(name for name in CLASS_FIELDS if name not in fields)]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
 class OriginSample(models.Model):
-    """All origin traffic of one domain in one minute (`minute` is the minute's start, UTC)."""
+    """All origin traffic of one domain in one minute (`minute` is the minute's start, UTC).
+
+    `status` maps each three-digit code (a string) to its count, as posted (zeros included).
+    `status_1xx`..`status_5xx` are its per-class sums, kept with it by every writer (`save()` here,
+    the bulk statements in `cdnorigin.ingest`): `status_all` answers read them on the (domain, minute)
+    index without decoding any JSON. One row per minute instead of a row per code makes the writes
+    one upsert and the reads an index range.
+    """
 
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="samples")
     minute = models.DateTimeField()
     flux = models.BigIntegerField(validators=[MinValueValidator(0)], help_text="bytes")
     pv = models.BigIntegerField(validators=[MinValueValidator(0)], help_text="requests")
+    status = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_status_counts],
+        help_text='Requests per three-digit status code, e.g. {"200": 10, "404": 2}.',
+    )
+    status_1xx = models.BigIntegerField(default=0, editable=False)
+    status_2xx = models.BigIntegerField(default=0, editable=False)
+    status_3xx = models.BigIntegerField(default=0, editable=False)
+    status_4xx = models.BigIntegerField(default=0, editable=False)
+    status_5xx = models.BigIntegerField(default=0, editable=False)
+
+    objects = OriginSampleQuerySet.as_manager()
 
     class Meta:
         ordering = ["domain_id", "minute"]
@@ -40,23 +108,19 @@ class OriginSample(models.Model):
     def __str__(self):
         return f"{self.domain} @ {self.minute:%Y-%m-%d %H:%M}"
 
+    def save(self, *args, update_fields=None, **kwargs):
+        self.sync_status()
+        if update_fields is not None and "status" in update_fields:
+            update_fields = {*update_fields, *CLASS_FIELDS}
+        super().save(*args, update_fields=update_fields, **kwargs)
 
-class OriginStatusCount(models.Model):
-    sample = models.ForeignKey(OriginSample, on_delete=models.CASCADE, related_name="status_counts")
-    code = models.PositiveSmallIntegerField(validators=[MinValueValidator(100), MaxValueValidator(599)])
-    count = models.BigIntegerField(validators=[MinValueValidator(0)])
-
-    class Meta:
-        ordering = ["sample_id", "code"]
-        constraints = [
-            models.UniqueConstraint(fields=["sample", "code"], name="origin_status_per_sample"),
-            models.CheckConstraint(
-                condition=models.Q(code__gte=100, code__lte=599, count__gte=0), name="origin_status_valid"
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.code}: {self.count}"
+    def sync_status(self) -> None:
+        """Codes as sorted strings, and the class sums equal to `status`."""
+        status = self.status or {}
+        if isinstance(status, dict):
+            self.status = {str(code): count for code, count in sorted(status.items(), key=lambda item: int(item[0]))}
+            for name, total in zip(CLASS_FIELDS, status_class_sums(self.status), strict=True):
+                setattr(self, name, total)
 
 
 class Interval(models.TextChoices):

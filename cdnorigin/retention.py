@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cdnorigin.models import DirtyOriginBucket, OriginRollup, OriginSample, OriginStatusCount
+from cdnorigin.models import DirtyOriginBucket, OriginRollup, OriginSample
 
 logger = logging.getLogger(__name__)
 
@@ -28,18 +28,12 @@ def retention_cutoff(now: datetime | None = None) -> datetime:
 
 
 def purge_expired(now: datetime | None = None) -> dict:
-    """Delete samples, their status counts, rollups and dirty marks older than the cutoff."""
+    """Delete samples (their status counts inside them), rollups and dirty marks older than the cutoff."""
     cutoff = retention_cutoff(now)
     started = time.monotonic()
     samples = OriginSample._meta.db_table
-    codes = OriginStatusCount._meta.db_table
     param = connection.ops.adapt_datetimefield_value(cutoff)  # raw SQL gets what the ORM would store
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {codes} WHERE sample_id IN (SELECT id FROM {samples} WHERE minute < %s)",
-            [param],
-        )
-        deleted_codes = cursor.rowcount
         cursor.execute(f"DELETE FROM {samples} WHERE minute < %s", [param])
         deleted_samples = cursor.rowcount
         cursor.execute(f"DELETE FROM {OriginRollup._meta.db_table} WHERE start < %s", [param])
@@ -49,7 +43,6 @@ def purge_expired(now: datetime | None = None) -> dict:
     summary = {
         "cutoff": cutoff.isoformat(),
         "samples": deleted_samples,
-        "status_counts": deleted_codes,
         "rollups": deleted_rollups,
         "dirty_marks": deleted_dirty,
         "duration_ms": round((time.monotonic() - started) * 1000, 1),

@@ -31,7 +31,7 @@ from django.db.models import Q
 
 from cdnorigin import bulk
 from cdnorigin.dirty import FIVE_MINUTES, five_minute_floor
-from cdnorigin.models import DirtyOriginBucket, Domain, Interval, OriginRollup, OriginSample, OriginStatusCount
+from cdnorigin.models import DirtyOriginBucket, Domain, Interval, OriginRollup, OriginSample
 from cdnorigin.periods import floor, local_zone, next_start
 from config.faults import rollup_pause
 
@@ -122,13 +122,22 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[offset : offset + size]
 
 
+def _status_codes_expression() -> str:
+    """A table function of `s.status` yielding (key, value) rows: its codes and counts."""
+    return "jsonb_each_text(s.status)" if connection.vendor == "postgresql" else "json_each(s.status)"
+
+
 def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]]) -> list[dict]:
-    """5-minute rows of the minute rows in (domain_id, start, end) ranges (bucket-aligned), ordered."""
-    qn = connection.ops.quote_name
+    """5-minute rows of the minute rows in (domain_id, start, end) ranges (bucket-aligned), ordered.
+
+    Two statements per chunk of ranges: flux and pv sums, and the status sums by code over the
+    samples' status objects expanded by the database (`jsonb_each_text` / `json_each`).
+    """
     adapt = connection.ops.adapt_datetimefield_value
-    samples = qn(OriginSample._meta.db_table)
-    statuses = qn(OriginStatusCount._meta.db_table)
+    samples = connection.ops.quote_name(OriginSample._meta.db_table)
     bucket = _bucket_expression()
+    codes = _status_codes_expression()
+    count = "CAST(e.value AS bigint)"
     sums: dict[tuple[int, int], list] = {}
     with connection.cursor() as cursor:
         for chunk in _chunks(ranges, RANGES_PER_QUERY):
@@ -142,13 +151,12 @@ def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]]) -> list[dict]
             for domain_id, start, flux, pv in cursor.fetchall():
                 sums[(domain_id, int(start))] = [int(flux), int(pv), {}]
             cursor.execute(
-                f"SELECT s.domain_id, {bucket} AS bucket, c.code, SUM(c.{qn('count')}) "
-                f"FROM {statuses} c JOIN {samples} s ON s.id = c.sample_id "
-                f"WHERE ({where}) AND c.{qn('count')} > 0 GROUP BY s.domain_id, bucket, c.code",
+                f"SELECT s.domain_id, {bucket} AS bucket, e.key, SUM({count}) FROM {samples} s, {codes} e "
+                f"WHERE ({where}) AND {count} > 0 GROUP BY s.domain_id, bucket, e.key",
                 params,
             )
-            for domain_id, start, code, count in cursor.fetchall():
-                sums[(domain_id, int(start))][2][code] = int(count)
+            for domain_id, start, code, total in cursor.fetchall():
+                sums[(domain_id, int(start))][2][code] = int(total)
     return [
         _row(domain_id, FIVE, start, flux, pv, flux, pv, status)
         for (domain_id, start), (flux, pv, status) in sorted(sums.items())

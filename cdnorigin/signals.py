@@ -1,10 +1,9 @@
 """Keep the rollups following edits made one model at a time (the admin, a shell, fixtures).
 
 Bulk ingest writes with bulk statements that send no signals and marks its buckets itself
-(`cdnorigin.ingest`). Here, a saved or deleted sample or status count marks the bucket(s) it was
-in before and after the change; the recompute is scheduled on commit by `mark_pairs_dirty`.
-Deletes cascading from a domain are skipped row by row (its rollups cascade too), and those
-cascading from a sample are covered by the sample's own mark.
+(`cdnorigin.ingest`). Here, a saved or deleted sample (its status counts are part of it) marks the
+bucket(s) it was in before and after the change; the recompute is scheduled on commit by
+`mark_pairs_dirty`. Deletes cascading from a domain are skipped row by row (its rollups cascade too).
 """
 
 from django.db.models import Model, QuerySet
@@ -12,7 +11,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from cdnorigin.dirty import mark_pairs_dirty
-from cdnorigin.models import DirtyOriginBucket, Domain, OriginSample, OriginStatusCount
+from cdnorigin.models import DirtyOriginBucket, Domain, OriginSample
 
 
 def _origin_model(origin):
@@ -46,27 +45,6 @@ def sample_post_save(sender, instance: OriginSample, **kwargs):
 def sample_post_delete(sender, instance: OriginSample, origin=None, **kwargs):
     if _origin_model(origin) is not Domain:
         mark_pairs_dirty([(instance.domain_id, instance.minute)])
-
-
-@receiver(pre_save, sender=OriginStatusCount, dispatch_uid="cdnorigin_status_pre_save")
-def status_pre_save(sender, instance: OriginStatusCount, **kwargs):
-    previous = None
-    if instance.pk is not None:
-        previous = OriginStatusCount.objects.filter(pk=instance.pk).values_list("sample_id", flat=True).first()
-    moved = previous is not None and previous != instance.sample_id
-    instance._previous_bucket = _sample_bucket(previous) if moved else []
-
-
-@receiver(post_save, sender=OriginStatusCount, dispatch_uid="cdnorigin_status_post_save")
-def status_post_save(sender, instance: OriginStatusCount, **kwargs):
-    sample = instance.sample
-    mark_pairs_dirty([(sample.domain_id, sample.minute), *getattr(instance, "_previous_bucket", [])])
-
-
-@receiver(post_delete, sender=OriginStatusCount, dispatch_uid="cdnorigin_status_post_delete")
-def status_post_delete(sender, instance: OriginStatusCount, origin=None, **kwargs):
-    if _origin_model(origin) not in (Domain, OriginSample):
-        mark_pairs_dirty(_sample_bucket(instance.sample_id))
 
 
 @receiver(post_delete, sender=Domain, dispatch_uid="cdnorigin_domain_post_delete")

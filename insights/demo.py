@@ -6,6 +6,7 @@ modules, which follow from the test jobs) afterwards.
 Days and clock hours are those of INSIGHTS_TIME_ZONE, like every statistic of the service.
 """
 
+import json
 import math
 import random
 import uuid
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cdnorigin.models import Domain, OriginSample, OriginStatusCount
+from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample, status_class_sums
 from insights.models import (
     Artifact,
     Cluster,
@@ -483,25 +484,19 @@ def status_mix(rng: random.Random, pv: int, shares: dict[int, float], incident: 
 
 
 def write_origin_samples(rng: random.Random, cdn_days: int, now: datetime) -> dict[str, int]:
-    """Tens of thousands of minutes and several status rows each: inserted without model instances."""
+    """Tens of thousands of minutes, each with its status counts: inserted without model instances."""
     domains = {profile.name: Domain.objects.create(name=profile.name) for profile in DOMAINS}
-    statuses: dict[tuple[int, datetime], dict[int, int]] = {}
+    totals = {"origin samples": 0, "status counts": 0}
 
     def sample_rows():
         for name, minute, flux, pv, status in origin_samples(rng, cdn_days, now):
-            domain_id = domains[name].pk
-            statuses[(domain_id, minute)] = status
-            yield domain_id, db_datetime(minute), flux, pv
+            totals["origin samples"] += 1
+            totals["status counts"] += len(status)
+            codes = json.dumps({str(code): count for code, count in sorted(status.items())})
+            yield domains[name].pk, db_datetime(minute), flux, pv, codes, *status_class_sums(status)
 
-    insert_rows(OriginSample, ("domain", "minute", "flux", "pv"), sample_rows())
-    stored = OriginSample.objects.filter(domain__in=domains.values()).values_list("pk", "domain_id", "minute")
-    count_rows = [
-        (pk, code, count)
-        for pk, domain_id, minute in stored.iterator(BATCH)
-        for code, count in statuses[(domain_id, minute)].items()
-    ]
-    insert_rows(OriginStatusCount, ("sample", "code", "count"), count_rows)
-    return {"cdn domains": len(domains), "origin samples": len(statuses), "status counts": len(count_rows)}
+    insert_rows(OriginSample, ("domain", "minute", "flux", "pv", "status", *CLASS_FIELDS), sample_rows())
+    return {"cdn domains": len(domains), **totals}
 
 
 def db_datetime(moment: datetime):

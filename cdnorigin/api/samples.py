@@ -11,14 +11,15 @@ Two items for one domain and minute in one batch are refused (400), not silently
 from datetime import UTC, datetime
 
 import django_filters
+import orjson
 from django import forms
 from django.conf import settings
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework import mixins, parsers, serializers, status, viewsets
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 
 from cdnorigin.ingest import MAX_TIMESTAMP, MAX_VALUE, UnknownDomainsError, minute_of, replace_origin_samples
-from cdnorigin.models import Domain, OriginSample
+from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample
 from insights.api.filters import AwareDateTimeField
 
 REQUIRED = ("domain", "timestamp", "flux", "pv")
@@ -45,6 +46,39 @@ def _status_errors(value) -> list[str]:
         elif message := _whole_number(count, 0, MAX_VALUE):
             errors.append(f"Count of {code}: {message}")
     return errors
+
+
+VALID_CODES = frozenset(str(code) for code in range(100, 600))
+
+
+def _clean(item) -> dict | None:
+    """The item normalised (domain name lowercased) if it is entirely valid, else None. The fast path:
+    `type(x) is int` rejects bools, floats and strings as `_whole_number` does, in a fraction of the time."""
+    if type(item) is not dict:
+        return None
+    domain, timestamp, flux, pv = item.get("domain"), item.get("timestamp"), item.get("flux"), item.get("pv")
+    status = item.get("status", EMPTY)
+    if not (
+        type(domain) is str
+        and type(timestamp) is int
+        and type(flux) is int
+        and type(pv) is int
+        and type(status) is dict
+        and 0 <= timestamp < MAX_TIMESTAMP
+        and 0 <= flux <= MAX_VALUE
+        and 0 <= pv <= MAX_VALUE
+    ):
+        return None
+    domain = domain.strip().lower()
+    if not domain:
+        return None
+    for code, count in status.items():
+        if code not in VALID_CODES or type(count) is not int or not 0 <= count <= MAX_VALUE:
+            return None
+    return {"domain": domain, "timestamp": timestamp, "flux": flux, "pv": pv, "status": status}
+
+
+EMPTY: dict = {}
 
 
 def _item_errors(item) -> dict:
@@ -78,22 +112,14 @@ def parse_origin_samples(data) -> list[dict]:
         raise ValidationError(
             {"non_field_errors": [f"At most {settings.INGEST_MAX_BATCH} samples per request, got {len(items)}."]}
         )
-    errors = [_item_errors(item) for item in items]
-    if any(errors):
+    clean = [_clean(item) for item in items]
+    if None in clean:  # the detailed messages only once something is wrong
+        errors = [_item_errors(item) for item in items]
         _fail(errors, single)
-    clean = [
-        {
-            "domain": item["domain"].strip().lower(),
-            "timestamp": item["timestamp"],
-            "flux": item["flux"],
-            "pv": item["pv"],
-            "status": {int(code): count for code, count in item.get("status", {}).items()},
-        }
-        for item in items
-    ]
-    seen: dict[tuple[str, datetime], int] = {}
+    errors = [{}] * len(clean)
+    seen: dict[tuple[str, int], int] = {}
     for index, item in enumerate(clean):
-        first = seen.setdefault((item["domain"], minute_of(item["timestamp"])), index)
+        first = seen.setdefault((item["domain"], item["timestamp"] // 60), index)
         if first != index:
             errors[index] = {"timestamp": [f"Item {first} already holds this domain and minute; send one sample each."]}
     known = set(Domain.objects.filter(name__in={item["domain"] for item in clean}).values_list("name", flat=True))
@@ -120,7 +146,7 @@ class OriginSampleSerializer(serializers.ModelSerializer):
         return int(sample.minute.timestamp())
 
     def get_status(self, sample) -> dict[str, int]:
-        return {str(row.code): row.count for row in sorted(sample.status_counts.all(), key=lambda row: row.code)}
+        return {str(code): count for code, count in sorted(sample.status.items(), key=lambda item: int(item[0]))}
 
 
 class InstantField(AwareDateTimeField):
@@ -162,14 +188,32 @@ class OriginSampleFilter(django_filters.FilterSet):
         return queryset.filter(minute__lte=value)
 
 
+class OrjsonParser(parsers.JSONParser):
+    """JSON bodies parsed by orjson: a 10,000-sample batch in a few milliseconds (the stdlib parser
+    takes about ten times as long). Malformed JSON is a 400 with DRF's message shape."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return orjson.loads(stream.read() if stream is not None else b"")
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+class AnyContentTypeOrjsonParser(OrjsonParser):
+    """As `insights.api.parsers.AnyContentTypeJSONParser`: a body is JSON whatever its Content-Type."""
+
+    media_type = "*/*"
+
+
 class OriginSampleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OriginSampleSerializer
+    parser_classes = (OrjsonParser, AnyContentTypeOrjsonParser)
     filterset_class = OriginSampleFilter
     ordering_fields = ["minute"]
     ordering = ["domain_id", "minute"]
 
     def get_queryset(self):
-        return OriginSample.objects.select_related("domain").prefetch_related("status_counts")
+        return OriginSample.objects.select_related("domain").defer(*CLASS_FIELDS)
 
     def create(self, request, *args, **kwargs):
         items = parse_origin_samples(request.data)

@@ -1,6 +1,7 @@
 """The operators' admin for the CDN origin tables: every page renders, search finds rows, samples
 can be corrected, derived tables stay read-only, and an access key's secret never reaches a page."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -20,7 +21,6 @@ from cdnorigin.models import (
     ImportedLog,
     OriginRollup,
     OriginSample,
-    OriginStatusCount,
 )
 
 DERIVED = (OriginRollup, DirtyOriginBucket, ImportedLog)
@@ -40,9 +40,7 @@ def rows(db):
     www = Domain.objects.create(name="www.example.com")
     img = Domain.objects.create(name="img.example.cn")
     for domain, pv in ((www, 12), (img, 7)):
-        sample = OriginSample.objects.create(domain=domain, minute=MINUTE, flux=pv * 1000, pv=pv)
-        OriginStatusCount.objects.create(sample=sample, code=200, count=pv - 2)
-        OriginStatusCount.objects.create(sample=sample, code=404, count=2)
+        OriginSample.objects.create(domain=domain, minute=MINUTE, flux=pv * 1000, pv=pv, status={200: pv - 2, 404: 2})
     OriginRollup.objects.create(
         domain=www, interval="5min", start=MINUTE, flux=12000, pv=12, peak_flux_5m=12000, peak_pv_5m=12,
         status={"200": 10, "404": 2},
@@ -63,7 +61,7 @@ def url(model, view: str, *args) -> str:
 
 def test_every_cdnorigin_model_is_in_the_admin():
     expected = {
-        Domain, OriginSample, OriginStatusCount, OriginRollup, DirtyOriginBucket, CdnAccount, DomainGrant,
+        Domain, OriginSample, OriginRollup, DirtyOriginBucket, CdnAccount, DomainGrant,
         AccessKey, ImportedLog,
     }  # fmt: skip
     assert set(registered("cdnorigin")) == expected
@@ -147,38 +145,48 @@ def test_derived_tables_refuse_changes(admin_client, rows, model):
     assert admin_client.get(url(model, "change", obj.pk)).context["has_change_permission"] is False
 
 
-def test_sample_page_shows_its_status_counts_inline_and_saves_corrections(admin_client, rows):
-    sample = OriginSample.objects.get(domain=rows["www"])
-    page = admin_client.get(url(OriginSample, "change", sample.pk))
-    assert [(form.instance.code, form.instance.count) for form in page.context["inline_admin_formsets"][0].formset] == [
-        (200, 10),
-        (404, 2),
-    ]
-    counts = list(sample.status_counts.order_by("code"))
-    data = {
-        "domain": rows["www"].pk,
+def sample_form(domain, status: str, flux: str = "13000", pv: str = "13") -> dict:
+    return {
+        "domain": domain.pk,
         "minute_0": "2024-09-15",  # 16:00 UTC is midnight in Asia/Shanghai
         "minute_1": "00:00:00",
-        "flux": "13000",
-        "pv": "13",
-        "status_counts-TOTAL_FORMS": "2",
-        "status_counts-INITIAL_FORMS": "2",
-        "status_counts-MIN_NUM_FORMS": "0",
-        "status_counts-MAX_NUM_FORMS": "1000",
-        "status_counts-0-id": counts[0].pk,
-        "status_counts-0-sample": sample.pk,
-        "status_counts-0-code": "200",
-        "status_counts-0-count": "11",
-        "status_counts-1-id": counts[1].pk,
-        "status_counts-1-sample": sample.pk,
-        "status_counts-1-code": "404",
-        "status_counts-1-count": "2",
+        "flux": flux,
+        "pv": pv,
+        "status": status,
     }
-    response = admin_client.post(url(OriginSample, "change", sample.pk), data)
+
+
+def test_sample_page_shows_its_status_counts_and_saves_corrections(
+    admin_client, rows, django_capture_on_commit_callbacks
+):
+    sample = OriginSample.objects.get(domain=rows["www"])
+    page = admin_client.get(url(OriginSample, "change", sample.pk))
+    assert json.loads(page.context["adminform"].form["status"].value()) == {"200": 10, "404": 2}
+    DirtyOriginBucket.objects.all().delete()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(
+            url(OriginSample, "change", sample.pk), sample_form(rows["www"], '{"200": 11, "404": 2}')
+        )
     assert response.status_code == 302
     sample.refresh_from_db()
     assert (sample.minute, sample.flux, sample.pv) == (MINUTE, 13000, 13)
-    assert dict(sample.status_counts.values_list("code", "count")) == {200: 11, 404: 2}
+    assert sample.status == {"200": 11, "404": 2}
+    assert (sample.status_2xx, sample.status_4xx, sample.status_5xx) == (11, 2, 0)
+    assert list(DirtyOriginBucket.objects.values_list("domain_pk", "start")) == [(rows["www"].pk, MINUTE)]
+    assert callbacks  # the recompute follows the commit
+
+
+@pytest.mark.parametrize(
+    "status",
+    ['{"2000": 1}', '{"099": 1}', '{"600": 1}', '{"200": -1}', '{"200": 1.5}', '{"200": "1"}', "[200]", "{oops"],
+)
+def test_sample_page_refuses_bad_status_counts(admin_client, rows, status):
+    sample = OriginSample.objects.get(domain=rows["www"])
+    response = admin_client.post(url(OriginSample, "change", sample.pk), sample_form(rows["www"], status))
+    assert response.status_code == 200
+    assert "status" in response.context["adminform"].form.errors
+    sample.refresh_from_db()
+    assert (sample.flux, sample.status) == (12000, {"200": 10, "404": 2})
 
 
 def test_account_page_grants_domains_inline(admin_client, rows):
@@ -210,7 +218,7 @@ def test_account_page_grants_domains_inline(admin_client, rows):
 
 
 def test_big_tables_skip_the_full_count(admin_client, rows):
-    for model in (OriginSample, OriginStatusCount, OriginRollup):
+    for model in (OriginSample, OriginRollup):
         assert admin_client.get(url(model, "changelist")).context["cl"].show_full_result_count is False
 
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdnorigin.log_import import MAX_LINE, AlreadyImported, UnreadableLog, aggregate_file, parse_line
-from cdnorigin.models import Domain, ImportedLog, OriginSample, OriginStatusCount
+from cdnorigin.models import Domain, ImportedLog, OriginSample
 
 UTC = dt.UTC
 OFFSETS = [dt.timedelta(hours=8), dt.timedelta(hours=-7), dt.timedelta(0), dt.timedelta(hours=5, minutes=30)]
@@ -76,7 +76,8 @@ def realistic_log(seed: int, start: dt.datetime, lines: int = 300, minutes: int 
 def stored_samples(domain) -> dict:
     samples = {}
     for sample in OriginSample.objects.filter(domain=domain).order_by("minute"):
-        codes = dict(OriginStatusCount.objects.filter(sample=sample).values_list("code", "count"))
+        codes = {int(code): count for code, count in sample.status.items()}
+        assert sample.status_2xx == sum(n for code, n in codes.items() if code // 100 == 2)
         samples[sample.minute.astimezone(UTC)] = (sample.flux, sample.pv, codes)
     return samples
 
@@ -245,10 +246,7 @@ def test_importing_adds_to_samples_already_stored(tmp_path, domain):
     first_text, first, _ = realistic_log(seed=21, start=START)
     second_text, second, _ = realistic_log(seed=22, start=START + dt.timedelta(minutes=2))
     existing_minute = START.replace(second=0) + dt.timedelta(minutes=1)
-    sample = OriginSample.objects.create(domain=domain, minute=existing_minute, flux=1000, pv=7)
-    OriginStatusCount.objects.bulk_create(
-        [OriginStatusCount(sample=sample, code=200, count=5), OriginStatusCount(sample=sample, code=418, count=2)]
-    )
+    OriginSample.objects.create(domain=domain, minute=existing_minute, flux=1000, pv=7, status={200: 5, 418: 2})
     (tmp_path / "one.log").write_text(first_text)
     (tmp_path / "two.log.gz").write_bytes(gzip.compress(second_text.encode()))
     run("--domain", domain.name, str(tmp_path / "one.log"), str(tmp_path / "two.log.gz"))

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from cdnorigin import rollups
 from cdnorigin.dirty import mark_pairs_dirty
 from cdnorigin.errors import VolcError
-from cdnorigin.models import DirtyOriginBucket, Domain, OriginRollup, OriginSample, OriginStatusCount
+from cdnorigin.models import DirtyOriginBucket, Domain, OriginRollup, OriginSample
 from cdnorigin.selectors import describe_origin_data
 
 METRICS = ["flux", "bandwidth", "pv", "qps", "status_all", "status_2xx", "status_3xx", "status_4xx", "status_5xx"]
@@ -29,22 +29,15 @@ def minute(ts: int) -> datetime:
 def store(domain: Domain, ts: int, flux: int, pv: int, status: dict[int, int]) -> None:
     """Replace the raw sample of one domain and minute (the writers' job, done directly here)."""
     OriginSample.objects.filter(domain=domain, minute=minute(ts)).delete()
-    sample = OriginSample.objects.create(domain=domain, minute=minute(ts), flux=flux, pv=pv)
-    OriginStatusCount.objects.bulk_create(
-        [OriginStatusCount(sample=sample, code=code, count=count) for code, count in status.items()]
-    )
+    OriginSample.objects.create(domain=domain, minute=minute(ts), flux=flux, pv=pv, status=status)
 
 
 def store_many(domain: Domain, samples: dict[int, tuple]) -> None:
     """Insert fresh raw samples {minute ts: (flux, pv, status)} of one domain in bulk."""
-    rows = OriginSample.objects.bulk_create(
-        [OriginSample(domain=domain, minute=minute(ts), flux=flux, pv=pv) for ts, (flux, pv, _) in samples.items()]
-    )
-    OriginStatusCount.objects.bulk_create(
+    OriginSample.objects.bulk_create(
         [
-            OriginStatusCount(sample=row, code=code, count=count)
-            for row, (_, _, status) in zip(rows, samples.values(), strict=True)
-            for code, count in status.items()
+            OriginSample(domain=domain, minute=minute(ts), flux=flux, pv=pv, status=status)
+            for ts, (flux, pv, status) in samples.items()
         ]
     )
 

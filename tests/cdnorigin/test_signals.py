@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from cdnorigin.ingest import replace_origin_samples
-from cdnorigin.models import DirtyOriginBucket, Domain, OriginRollup, OriginSample, OriginStatusCount
+from cdnorigin.models import DirtyOriginBucket, Domain, OriginRollup, OriginSample
 from tests.cdnorigin.test_rollups import assert_rollups_match
 
 pytestmark = pytest.mark.django_db
@@ -73,26 +73,31 @@ def test_moving_a_sample_to_another_domain_updates_both_domains(data, committed)
 def test_adding_editing_and_deleting_status_counts_updates_rollups(data, committed):
     sample = OriginSample.objects.filter(domain=data[1]).latest("minute")
     with committed():
-        OriginStatusCount.objects.create(sample=sample, code=504, count=3)
+        sample.status = {**sample.status, "504": 3}
+        sample.save()
     assert OriginRollup.objects.get(domain=data[1], interval="day", start__gt=sample.minute - timedelta(days=1))
     assert_rollups_match(ZONE)
-    row = sample.status_counts.get(code=200)
     with committed():
-        row.count = 40
-        row.save()
+        sample.status = {**sample.status, "200": 40}
+        sample.save(update_fields=["status"])
+    assert OriginSample.objects.filter(pk=sample.pk).values_list("status_2xx", "status_5xx").get() == (40, 3)
     assert_rollups_match(ZONE)
     with committed():
-        row.delete()
+        sample.status = {code: count for code, count in sample.status.items() if code != "200"}
+        sample.save()
     assert_rollups_match(ZONE)
 
 
-def test_moving_a_status_count_to_another_sample_updates_both(data, committed):
-    first, last = OriginSample.objects.filter(domain=data[0]).order_by("minute")[::3]
-    row = first.status_counts.get()
+def test_bulk_updating_status_keeps_the_class_sums(data, committed):
+    samples = list(OriginSample.objects.filter(domain=data[0]).order_by("minute"))
+    for sample in samples:
+        sample.status = {"301": 2, "404": 5}
     with committed():
-        row.sample = last
-        row.code = 404
-        row.save()
+        OriginSample.objects.bulk_update(samples, ["status"])
+        for sample in samples:
+            sample.save(update_fields=["minute"])  # only the marks: bulk_update sends no signals
+    sums = set(OriginSample.objects.filter(domain=data[0]).values_list("status_3xx", "status_4xx", "status_2xx"))
+    assert sums == {(2, 5, 0)}
     assert_rollups_match(ZONE)
 
 

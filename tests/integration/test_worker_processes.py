@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 
-from cdnorigin.models import DirtyOriginBucket, OriginRollup, OriginSample, OriginStatusCount
+from cdnorigin.models import DirtyOriginBucket, OriginRollup, OriginSample
 from cdnorigin.retention import retention_cutoff
 from cdnorigin.selectors import describe_origin_data
 from cdnorigin.tasks import purge_expired_origin_data, recompute_dirty_origin_buckets
@@ -158,5 +158,4 @@ def test_the_purge_task_drops_expired_samples_with_their_rollups(processes, api_
     wait_until(lambda: not OriginSample.objects.filter(minute__lt=cutoff).exists(), 30, "the purge task")
     assert OriginSample.objects.count() == kept == 30 * len(DOMAINS)
     assert not OriginRollup.objects.filter(start__lt=cutoff).exists()
-    assert not OriginStatusCount.objects.filter(sample__minute__lt=cutoff).exists()
     assert_rollups_equal_raw_recomputation()
