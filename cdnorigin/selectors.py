@@ -6,12 +6,14 @@ rebuilt from 5-minute values, the clean ones from the 5-minute rollup and the di
 minute rows, so an answer is never stale. Peaks of the `total` at `hour`/`day` come from 5-minute
 sums across the domains, never from adding per-domain peaks: the twelve 5-minute values each hour row
 carries are summed slot by slot over the domains (dirty buckets patched with raw values), then maximised.
+On PostgreSQL, flux and pv answers read the rollups as one row of arrays per domain.
 """
 
-import struct
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import psycopg
+from django.db import connection
 from django.utils import timezone
 
 from .dirty import dirty_buckets
@@ -21,12 +23,14 @@ from .models import Domain, OriginRollup
 from .params import BOTH, PER_DOMAIN, TOTAL, OriginQuery, parse_query
 from .periods import FIVE_MINUTES, FIXED_SECONDS, Periods, floor, local_zone, periods_between
 from .rollups import SLOT_STRUCT, SLOTS, compute_five_minute_rows, pack_slots, unpack_slots
-from .series import CHUNK, EpochSeconds, Series, in_scope
+from .series import CHUNK, EMPTY_SLOTS, EpochSeconds, Series, Slots, in_scope, slot_sums
 
 TOTAL_NAME = "total"
 STATUS_CLASSES = (2, 3, 4, 5)
 # Dirty 5-minute buckets closer than this are read from minute rows in one query.
 DIRTY_RUN_GAP = 3600
+# OriginRollup columns and the Series list each fills.
+SERIES_COLUMNS = {"flux": "flux", "pv": "pv", "peak_flux_5m": "peak_flux", "peak_pv_5m": "peak_pv"}
 
 
 def describe_origin_data(params: dict, allowed_domains: set[str] | None, *, now: datetime | None = None) -> dict:
@@ -40,12 +44,14 @@ def describe_origin_data(params: dict, allowed_domains: set[str] | None, *, now:
     with_status = query.metric.startswith("status")
     with_peaks = query.metric in ("bandwidth", "qps") and query.interval in ("hour", "day")
     total_peaks = with_peaks and query.output in (TOTAL, BOTH)
-    raw_dirty, hour_slots = {}, []
+    slot_column = "five_minute_flux" if query.metric == "bandwidth" else "five_minute_pv"
+    raw_dirty, slots = {}, {}
     if query.interval == "1min":
-        per_domain = minute_series(ids, scope, periods, with_status)
+        per_domain = minute_series(ids, scope, periods, with_status, classes_only=query.metric == "status_all")
     else:
-        per_domain, raw_dirty, hour_slots = _rollup_series(
-            ids, scope, periods, with_status, with_slots=total_peaks and query.interval == "hour"
+        hour_slots = total_peaks and query.interval == "hour"
+        per_domain, raw_dirty, slots = _rollup_series(
+            ids, scope, periods, with_status, _read_columns(query), slot_column if hour_slots else None
         )
     resources = []
     if query.output in (PER_DOMAIN, BOTH):
@@ -56,8 +62,12 @@ def describe_origin_data(params: dict, allowed_domains: set[str] | None, *, now:
             total.add(series)
         if total_peaks:
             if query.interval == "day":
-                hour_slots = _hour_slots(scope, periods, per_domain)
-            total.peak_flux, total.peak_pv = _total_peaks(periods, hour_slots, raw_dirty)
+                slots = _hour_slots(scope, periods, per_domain, slot_column)
+            peaks = _total_peak(periods, slots, raw_dirty, slot_column)
+            if query.metric == "bandwidth":
+                total.peak_flux = peaks
+            else:
+                total.peak_pv = peaks
         resources.append(_resource(TOTAL_NAME, query, periods, total))
     return {"Resources": resources}
 
@@ -84,14 +94,27 @@ def _utc(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def _read_columns(query: OriginQuery) -> tuple[str, ...]:
+    """The rollup columns (of SERIES_COLUMNS) a flux or pv metric is answered from at 5min/hour/day."""
+    if query.metric in ("flux", "pv"):
+        return (query.metric,)
+    column = "flux" if query.metric == "bandwidth" else "pv"
+    return (column,) if query.interval == "5min" else (f"peak_{column}_5m",)
+
+
 def _rollup_series(
-    ids: list[int], scope: list[int] | None, periods: Periods, with_status: bool, with_slots: bool = False
-) -> tuple[dict[int, Series], dict[tuple[int, int], tuple[int, int, dict]], list[tuple]]:
+    ids: list[int],
+    scope: list[int] | None,
+    periods: Periods,
+    with_status: bool,
+    columns: tuple[str, ...] = tuple(SERIES_COLUMNS),
+    slot_column: str | None = None,
+) -> tuple[dict[int, Series], dict[tuple[int, int], tuple[int, int, dict]], dict[int, Slots]]:
     """Per-domain series from the rollups of the period's interval, stale periods rebuilt from 5-minute values.
 
     Also returns the raw 5-minute values of every dirty bucket in range, (domain_id, bucket start) ->
-    (flux, pv, status), and with `with_slots` (hour rows) each row's (domain_id, start, packed 5-minute
-    flux, packed pv), stale ones included, for the `total` peaks.
+    (flux, pv, status), and with `slot_column` (hour rows) each domain's packed 5-minute values of that
+    column, stale rows included, for the `total` peaks.
     """
     size = len(periods)
     series = {domain_id: Series.zeros(size) for domain_id in ids}
@@ -103,31 +126,10 @@ def _rollup_series(
         if domain_id in series and periods.index_of(_ts(start)) is not None
     }
     stale = {(domain_id, periods.index_of(start)) for domain_id, start in dirty}
-    columns = ["domain_id", EpochSeconds("start"), "flux", "pv", "peak_flux_5m", "peak_pv_5m"]
-    columns += ["five_minute_flux", "five_minute_pv"] if with_slots else []
-    columns += ["status"] if with_status else []
-    rows = in_scope(
-        OriginRollup.objects.filter(interval=periods.interval, start__gte=first, start__lt=end), "domain_id", scope
-    )
-    rows = rows.order_by("domain_id", "interval", "start").values_list(*columns)
-    position = {start: index for index, start in enumerate(periods.starts)}  # rollup rows start periods
-    hour_slots = []
-    for row in rows.iterator(CHUNK):
-        target = series.get(row[0])
-        index = position.get(row[1])
-        if target is None or index is None:
-            continue
-        if with_slots:
-            hour_slots.append(row[:2] + row[6:8])
-        if stale and (row[0], index) in stale:
-            continue
-        # One rollup row per domain and period: plain assignment.
-        target.flux[index] = row[2]
-        target.pv[index] = row[3]
-        target.peak_flux[index] = row[4]
-        target.peak_pv[index] = row[5]
-        if with_status:
-            target.add_status(index, row[-1], size)
+    if _reads_arrays(with_status):
+        slots = _fill_from_arrays(series, scope, periods, stale, columns, slot_column)
+    else:
+        slots = _fill_from_rows(series, scope, periods, stale, with_status, slot_column)
     raw_dirty = _raw_five_minute_values(dirty)
     for (domain_id, index), values in _stale_five_minute_values(stale, dirty, raw_dirty, periods).items():
         target = series[domain_id]
@@ -138,7 +140,137 @@ def _rollup_series(
             target.peak_pv[index] = max(target.peak_pv[index], pv)
             if with_status:
                 target.add_status(index, codes, size)
-    return series, raw_dirty, hour_slots
+    return series, raw_dirty, slots
+
+
+def _reads_arrays(with_status: bool) -> bool:
+    """PostgreSQL reads flux and pv rollups as arrays; status metrics (a JSON object per row) and SQLite read rows."""
+    return connection.vendor == "postgresql" and not with_status
+
+
+def _fill_from_rows(
+    series: dict[int, Series],
+    scope: list[int] | None,
+    periods: Periods,
+    stale: set[tuple[int, int]],
+    with_status: bool,
+    slot_column: str | None,
+) -> dict[int, Slots]:
+    """The portable reader: one rollup row at a time; stale cells are left at zero for the rebuild."""
+    size = len(periods)
+    columns = ["domain_id", EpochSeconds("start"), "flux", "pv", "peak_flux_5m", "peak_pv_5m"]
+    columns += [slot_column] if slot_column else []
+    columns += ["status"] if with_status else []
+    rows = in_scope(
+        OriginRollup.objects.filter(
+            interval=periods.interval, start__gte=periods.first_datetime(), start__lt=periods.end_datetime()
+        ),
+        "domain_id",
+        scope,
+    )
+    rows = rows.order_by("domain_id", "interval", "start").values_list(*columns)
+    position = {start: index for index, start in enumerate(periods.starts)}  # rollup rows start periods
+    slot_rows = []
+    for row in rows.iterator(CHUNK):
+        target = series.get(row[0])
+        index = position.get(row[1])
+        if target is None or index is None:
+            continue
+        if slot_column:
+            slot_rows.append((row[0], row[1], row[6]))
+        if stale and (row[0], index) in stale:
+            continue
+        # One rollup row per domain and period: plain assignment.
+        target.flux[index] = row[2]
+        target.pv[index] = row[3]
+        target.peak_flux[index] = row[4]
+        target.peak_pv[index] = row[5]
+        if with_status:
+            target.add_status(index, row[-1], size)
+    return _slots_of_rows(slot_rows)
+
+
+def _fill_from_arrays(
+    series: dict[int, Series],
+    scope: list[int] | None,
+    periods: Periods,
+    stale: set[tuple[int, int]],
+    columns: tuple[str, ...],
+    slot_column: str | None,
+) -> dict[int, Slots]:
+    """PostgreSQL, metrics without status: a row of arrays per domain (see `_rollup_arrays`), only the
+    Series lists the metric reads (`columns`, names of SERIES_COLUMNS); the others stay zero.
+
+    A domain with a row in every period, in order (the usual case), takes the arrays as its lists
+    whole; stale cells are then reset to zero for the rebuild, as the portable reader never fills them.
+    """
+    starts = list(periods.starts)
+    position = None
+    slots = {}
+    names = [SERIES_COLUMNS[column] for column in columns]
+    for domain_id, row_starts, *arrays in _rollup_arrays(
+        periods.interval, scope, periods.first, periods.end, columns, slot_column
+    ):
+        target = series.get(domain_id)
+        if target is None:
+            continue
+        if row_starts == starts:
+            for name, array in zip(names, arrays[: len(names)], strict=True):
+                setattr(target, name, array)
+        else:
+            if position is None:
+                position = {start: index for index, start in enumerate(starts)}
+            for name, array in zip(names, arrays[: len(names)], strict=True):
+                cells = getattr(target, name)
+                for start, value in zip(row_starts, array, strict=True):
+                    index = position.get(start)
+                    if index is not None:
+                        cells[index] = value
+        if slot_column:
+            unfilled, packed = arrays[len(columns) :]
+            slots[domain_id] = Slots.of_arrays(row_starts, unfilled, packed, None if row_starts == starts else position)
+    for domain_id, index in stale:
+        target = series[domain_id]
+        target.flux[index] = target.pv[index] = target.peak_flux[index] = target.peak_pv[index] = 0
+    return slots
+
+
+def _rollup_arrays(
+    interval: str, scope: list[int] | None, first: int, end: int, columns: tuple[str, ...], slot_column: str | None
+) -> list[tuple]:
+    """PostgreSQL: per domain, its rollup rows of `interval` in [first, end) as arrays, in one order.
+
+    Each row: domain_id, the rows' starts (epoch seconds), an array per column of `columns`, then with
+    `slot_column` the starts of rows without packed values (None: none) and the packed values of the
+    others concatenated in the same order. Some fifty rows of arrays instead of a row per domain and
+    hour: psycopg decodes binary arrays in C, where a Django row costs a tuple and converters apiece.
+
+    Measured on 31 days x 50 domains: the domain list is applied as a filter (`IS TRUE`), not as an
+    index condition, so PostgreSQL reads the (interval, start) range (~1,900 pages, as the row reader
+    did) instead of walking each domain's rows of every interval and day through the domain index
+    (~14,000 pages: the whole table); no ORDER BY inside the aggregates, as each would sort apart.
+    """
+    qn = connection.ops.quote_name
+    epoch = f"date_part('epoch', {qn('start')})::int8"  # float8, exact for whole seconds; numeric is slower
+    selects = [qn("domain_id"), f"array_agg({epoch})"] + [f"array_agg({qn(column)})" for column in columns]
+    if slot_column:
+        filled = f"octet_length({qn(slot_column)}) = {SLOT_STRUCT.size}"
+        selects += [
+            f"array_agg({epoch}) FILTER (WHERE NOT {filled})",
+            f"string_agg({qn(slot_column)}, ''::bytea) FILTER (WHERE {filled})",
+        ]
+    where = f"{qn('interval')} = %s AND {qn('start')} >= %s AND {qn('start')} < %s"
+    params: list = [interval, _utc(first), _utc(end)]
+    if scope is not None:
+        where += f" AND ({qn('domain_id')} = ANY(%s::int8[])) IS TRUE"
+        params.append(scope)
+    sql = f"SELECT {', '.join(selects)} FROM {qn(OriginRollup._meta.db_table)} WHERE {where} GROUP BY {qn('domain_id')}"
+    connection.ensure_connection()
+    # A binary-format cursor of the same connection (and transaction): Django's text-format cursor
+    # would have PostgreSQL hex-encode every packed byte and psycopg parse it back.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return cursor.fetchall()
 
 
 def _runs(starts: list[int]) -> list[tuple[int, int]]:
@@ -193,9 +325,16 @@ def _stale_five_minute_values(
     return values
 
 
-def _hour_slots(scope: list[int] | None, periods: Periods, series: dict[int, Series]) -> list[tuple]:
-    """(domain_id, start, packed 5-minute flux, packed pv) of the hour rows inside the periods, for the
-    answered domains (a day is made of the hour rows starting in it, as its rollup is)."""
+def _hour_slots(scope: list[int] | None, periods: Periods, series: dict[int, Series], column: str) -> dict[int, Slots]:
+    """Each answered domain's packed `column` of the hour rows inside the periods (a day is made of the
+    hour rows starting in it, as its rollup is)."""
+    if _reads_arrays(False):
+        rows = _rollup_arrays("hour", scope, periods.first, periods.end, (), column)
+        return {
+            domain_id: Slots.of_arrays(starts, unfilled, packed)
+            for domain_id, starts, unfilled, packed in rows
+            if domain_id in series
+        }
     rows = in_scope(
         OriginRollup.objects.filter(
             interval="hour", start__gte=periods.first_datetime(), start__lt=periods.end_datetime()
@@ -203,76 +342,102 @@ def _hour_slots(scope: list[int] | None, periods: Periods, series: dict[int, Ser
         "domain_id",
         scope,
     ).order_by("domain_id", "interval", "start")
-    return [
-        row
-        for row in rows.values_list("domain_id", EpochSeconds("start"), "five_minute_flux", "five_minute_pv").iterator(
-            CHUNK
-        )
-        if row[0] in series
-    ]
+    return _slots_of_rows(
+        row for row in rows.values_list("domain_id", EpochSeconds("start"), column).iterator(CHUNK) if row[0] in series
+    )
 
 
-def _total_peaks(
-    periods: Periods, hour_slots: list[tuple], raw_dirty: dict[tuple[int, int], tuple[int, int, dict]]
-) -> tuple[list[int], list[int]]:
-    """Per period, the largest 5-minute flux and pv summed over the domains of `hour_slots`.
+def _slots_of_rows(rows) -> dict[int, Slots]:
+    """(domain_id, start, packed) rows, ordered by domain and start, as each domain's Slots."""
+    pieces = defaultdict(list)
+    for domain_id, start, packed in rows:
+        pieces[domain_id].append((start, packed))
+    return {domain_id: Slots.of_rows(rows) for domain_id, rows in pieces.items()}
 
-    Each hour row's twelve packed values are summed slot by slot across domains. An hour holding dirty
-    buckets keeps its row's values for the clean buckets (they were rolled from the same 5-minute rows)
-    and takes the raw values for the dirty ones; a dirty bucket whose hour has no row adds to zeros.
-    Hour rows written before the slots existed are filled from their 5-minute rows.
+
+def _total_peak(
+    periods: Periods,
+    slots: dict[int, Slots],
+    raw_dirty: dict[tuple[int, int], tuple[int, int, dict]],
+    column: str,
+) -> list[int]:
+    """Per period, the largest 5-minute value of `column` summed over the domains of `slots`.
+
+    Every domain's packed hour values are laid out on one grid of the hours of the periods and summed
+    slot by slot across domains (`slot_sums`). An hour holding dirty buckets keeps its row's values for
+    the clean buckets (they were rolled from the same 5-minute rows) and takes the raw values for the
+    dirty ones; a dirty bucket whose hour has no row adds to zeros. Hour rows written before the slots
+    existed are filled from their 5-minute rows. Hours off the grid (a zone whose offset changed by
+    half an hour inside the range) are summed on their own.
     """
     zone = local_zone()
-    patches: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
-    for (domain_id, start), (flux, pv, _codes) in raw_dirty.items():
+    which = 0 if column == "five_minute_flux" else 1
+    patches: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for (domain_id, start), values in raw_dirty.items():
         hour = floor(start, "hour", zone)
-        patches[(domain_id, hour)].append(((start - hour) // FIVE_MINUTES, flux, pv))
-    packed_flux: dict[int, list] = defaultdict(list)  # hour start -> packed rows
-    packed_pv: dict[int, list] = defaultdict(list)
-    unfilled = {}
-    for domain_id, start, flux, pv in hour_slots:
-        if len(flux) != SLOT_STRUCT.size or len(pv) != SLOT_STRUCT.size:
-            unfilled[(domain_id, start)] = ([0] * SLOTS, [0] * SLOTS)
+        patches[(domain_id, hour)].append(((start - hour) // FIVE_MINUTES, values[which]))
+    unfilled = _five_minute_slots(
+        {(domain_id, start): [0] * SLOTS for domain_id, block in slots.items() for start in block.unfilled},
+        zone,
+        ("flux", "pv")[which],
+    )
+    first, hours = periods.first, (periods.end - periods.first) // 3600
+    grid = list(range(first, first + hours * 3600, 3600))
+    width = SLOT_STRUCT.size
+    # domain -> hour start -> the piece replacing the row's (None: the row's, or zeros, to be patched)
+    edits: dict[int, dict[int, bytes | None]] = defaultdict(dict)
+    for (domain_id, start), values in unfilled.items():
+        edits[domain_id][start] = pack_slots(values)
+    for domain_id, start in patches:
+        edits[domain_id].setdefault(start, None)
+    buffers = []
+    off_grid: dict[int, list[bytes]] = defaultdict(list)
+    for domain_id in sorted(set(slots) | set(edits)):
+        block = slots.get(domain_id, EMPTY_SLOTS)
+        changes = edits.get(domain_id)
+        if not changes and block.starts == grid:
+            buffers.append(block.packed)  # a row for every hour, none to patch: already laid out
             continue
-        fixes = patches.pop((domain_id, start), None)
-        if fixes:
-            flux, pv = _patched(unpack_slots(flux), unpack_slots(pv), fixes)
-        packed_flux[start].append(flux)
-        packed_pv[start].append(pv)
-    for (domain_id, start), (flux, pv) in _five_minute_slots(unfilled, zone).items():
-        flux, pv = _patched(flux, pv, patches.pop((domain_id, start), ()))
-        packed_flux[start].append(flux)
-        packed_pv[start].append(pv)
-    for (_, start), fixes in patches.items():  # dirty buckets of hours without a row
-        flux, pv = _patched([0] * SLOTS, [0] * SLOTS, fixes)
-        packed_flux[start].append(flux)
-        packed_pv[start].append(pv)
-    peak_flux, peak_pv = [0] * len(periods), [0] * len(periods)
-    for peaks, packed in ((peak_flux, packed_flux), (peak_pv, packed_pv)):
-        for start, rows in packed.items():
-            index = periods.index_of(start)
-            if index is not None:
-                peaks[index] = max(peaks[index], _peak_of_sums(rows))
-    return peak_flux, peak_pv
+        buffer = bytearray(hours * width)
+        pieces = {start: block.packed[n * width : (n + 1) * width] for n, start in enumerate(block.starts)}
+        for start, piece in (changes or {}).items():
+            if piece is not None or start not in pieces:
+                pieces[start] = piece or bytes(width)
+        for start, piece in pieces.items():
+            fixes = patches.get((domain_id, start))
+            if fixes:
+                piece = _patched(piece, fixes)
+            slot, rest = divmod(start - first, 3600)
+            if rest or not 0 <= slot < hours:
+                off_grid[start].append(piece)
+            else:
+                buffer[slot * width : (slot + 1) * width] = piece
+        buffers.append(buffer)
+    sums = slot_sums(buffers, hours * SLOTS)
+    peaks = [0] * len(periods)
+    fixed = periods.interval == "hour"
+    for hour in range(hours):
+        index = hour if fixed else periods.index_of(first + hour * 3600)
+        if index is not None:
+            peaks[index] = max(peaks[index], max(sums[hour * SLOTS : (hour + 1) * SLOTS]))
+    for start, pieces in off_grid.items():
+        index = periods.index_of(start)
+        if index is not None:
+            peaks[index] = max(peaks[index], max(slot_sums(pieces, SLOTS)))
+    return peaks
 
 
-def _patched(flux, pv, fixes) -> tuple[bytes, bytes]:
-    flux, pv = list(flux), list(pv)
-    for slot, slot_flux, slot_pv in fixes:
-        flux[slot], pv[slot] = slot_flux, slot_pv
-    return pack_slots(flux), pack_slots(pv)
-
-
-def _peak_of_sums(rows: list[bytes]) -> int:
-    """The largest slot-wise sum of packed rows: one `struct` call for all of them, then a sum per slot."""
-    values = struct.unpack(f"<{SLOTS * len(rows)}q", b"".join(rows))
-    return max(sum(values[slot::SLOTS]) for slot in range(SLOTS))
+def _patched(packed: bytes, fixes: list[tuple[int, int]]) -> bytes:
+    values = list(unpack_slots(packed))
+    for slot, value in fixes:
+        values[slot] = value
+    return pack_slots(values)
 
 
 def _five_minute_slots(
-    unfilled: dict[tuple[int, int], tuple[list[int], list[int]]], zone
-) -> dict[tuple[int, int], tuple[list[int], list[int]]]:
-    """Fill (domain_id, hour start) -> twelve flux and pv values from the 5-minute rows (a fallback for
+    unfilled: dict[tuple[int, int], list[int]], zone, column: str
+) -> dict[tuple[int, int], list[int]]:
+    """Fill (domain_id, hour start) -> twelve values of `column` from the 5-minute rows (a fallback for
     hour rows rolled before the slots existed; dirty buckets are patched by the caller)."""
     if not unfilled:
         return unfilled
@@ -282,14 +447,11 @@ def _five_minute_slots(
         start__gte=_utc(min(start for _, start in unfilled)),
         start__lt=_utc(max(start for _, start in unfilled) + 3600),
     ).order_by("domain_id", "interval", "start")
-    for domain_id, start, flux, pv in rows.values_list("domain_id", EpochSeconds("start"), "flux", "pv").iterator(
-        CHUNK
-    ):
+    for domain_id, start, value in rows.values_list("domain_id", EpochSeconds("start"), column).iterator(CHUNK):
         hour = floor(start, "hour", zone)
         slots = unfilled.get((domain_id, hour))
         if slots is not None:
-            slot = (start - hour) // FIVE_MINUTES
-            slots[0][slot], slots[1][slot] = flux, pv
+            slots[(start - hour) // FIVE_MINUTES] = value
     return unfilled
 
 
