@@ -11,6 +11,7 @@ On PostgreSQL, flux and pv answers read the rollups as one row of arrays per dom
 
 from collections import defaultdict
 from datetime import UTC, datetime
+from operator import add
 
 import psycopg
 from django.db import connection
@@ -476,28 +477,33 @@ def _per_second(numbers: list[int], periods: Periods, peaks: list[int], bits: in
     return [value * bits / FIVE_MINUTES for value in peaks]
 
 
+def _floats(values: list[int]) -> list[float]:
+    return list(map(float, values))
+
+
 def _metric_values(metric: str, periods: Periods, series: Series) -> list[tuple[str, list[float]]]:
+    """The answer's series for `metric`. Class and overall status sums are added list by list with
+    `map` (C loops): a 1-minute day of 51 resources has 367 k cells, where a Python loop per cell
+    cost about a fifth of the answer."""
     if metric == "flux":
-        return [("flux", [float(value) for value in series.flux])]
+        return [("flux", _floats(series.flux))]
     if metric == "pv":
-        return [("pv", [float(value) for value in series.pv])]
+        return [("pv", _floats(series.pv))]
     if metric == "bandwidth":
         return [("bandwidth", _per_second(series.flux, periods, series.peak_flux, 8))]
     if metric == "qps":
         return [("qps", _per_second(series.pv, periods, series.peak_pv, 1))]
-    size = len(periods)
-    by_class = {klass: [0] * size for klass in range(1, 6)}
+    zeros = [0] * len(periods)
+    by_class = dict.fromkeys(range(1, 6), zeros)
     for code, counts in series.status.items():
-        target = by_class[code // 100]
-        for index, count in enumerate(counts):
-            target[index] += count
+        by_class[code // 100] = list(map(add, by_class[code // 100], counts))
     if metric == "status_all":
-        everything = [sum(column) for column in zip(*by_class.values(), strict=True)]
-        return [("status_all", [float(value) for value in everything])] + [
-            (f"status_{klass}xx", [float(value) for value in by_class[klass]]) for klass in STATUS_CLASSES
+        everything = zeros
+        for counts in by_class.values():
+            everything = list(map(add, everything, counts))
+        return [("status_all", _floats(everything))] + [
+            (f"status_{klass}xx", _floats(by_class[klass])) for klass in STATUS_CLASSES
         ]
     klass = int(metric[len("status_")])
     codes = sorted(code for code, counts in series.status.items() if code // 100 == klass and any(counts))
-    return [(metric, [float(value) for value in by_class[klass]])] + [
-        (f"status_{code}", [float(value) for value in series.status[code]]) for code in codes
-    ]
+    return [(metric, _floats(by_class[klass]))] + [(f"status_{code}", _floats(series.status[code])) for code in codes]
