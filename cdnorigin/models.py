@@ -27,16 +27,24 @@ CLASS_FIELDS = tuple(f"status_{klass}xx" for klass in STATUS_CLASSES)
 MAX_STATUS_COUNT = 2**48 - 1
 
 
+def status_code_error(code) -> str | None:
+    """Why `code` cannot key a status object (three ASCII digits, 100..599), or None; the admin and the
+    ingest API say it alike."""
+    if not (isinstance(code, str) and len(code) == 3 and code.isascii() and code.isdigit()):
+        return f"Status code {code!r} is not three digits."
+    if not 100 <= int(code) <= 599:
+        return f"Status code {code!r} is outside 100..599."
+    return None
+
+
 def validate_status_counts(value) -> None:
     """A sample's `status`: an object of three-digit codes (100..599, as strings) to whole counts >= 0."""
     if not isinstance(value, dict):
         raise ValidationError('Enter an object of three-digit status codes to counts, e.g. {"200": 10}.')
     errors = []
     for code, count in value.items():
-        if not (isinstance(code, str) and len(code) == 3 and code.isascii() and code.isdigit()):
-            errors.append(f"Status code {code!r} is not three digits.")
-        elif not 100 <= int(code) <= 599:
-            errors.append(f"Status code {code!r} is outside 100..599.")
+        if message := status_code_error(code):
+            errors.append(message)
         elif isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_STATUS_COUNT:
             errors.append(f"Count of {code} must be a whole number from 0 to {MAX_STATUS_COUNT}, not {count!r}.")
     if errors:

@@ -19,7 +19,7 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 
 from cdnorigin.ingest import MAX_TIMESTAMP, MAX_VALUE, UnknownDomainsError, minute_of, replace_origin_samples
-from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample
+from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample, status_code_error
 from insights.api.filters import AwareDateTimeField
 
 REQUIRED = ("domain", "timestamp", "flux", "pv")
@@ -39,10 +39,8 @@ def _status_errors(value) -> list[str]:
         return ['Expected an object of three-digit status codes to counts, e.g. {"200": 10}.']
     errors = []
     for code, count in value.items():
-        if not (isinstance(code, str) and len(code) == 3 and code.isascii() and code.isdigit()):
-            errors.append(f"Status code {code!r} is not three digits.")
-        elif not 100 <= int(code) <= 599:
-            errors.append(f"Status code {code!r} is outside 100..599.")
+        if message := status_code_error(code):
+            errors.append(message)
         elif message := _whole_number(count, 0, MAX_VALUE):
             errors.append(f"Count of {code}: {message}")
     return errors

@@ -17,7 +17,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from insights.api.filters import AwareDateTimeFilter, MultiValueCharFilter, MultiValueChoiceFilter
-from insights.api.run_items import MAX_POSITIVE_INT, validate_runs
+from insights.api.run_items import JOB_FIELDS, MAX_POSITIVE_INT, validate_runs
 from insights.api.serializers import (
     BatchListSerializer,
     PositionalListSerializer,
@@ -128,17 +128,7 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = [
-            "name",
-            "type",
-            "status",
-            "started_at",
-            "finished_at",
-            "environment",
-            "service",
-            "test_module",
-            "case_count",
-        ]
+        fields = list(JOB_FIELDS)  # the fields a posted job may carry, echoed in the same order
         read_only_fields = fields
 
 
