@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection
 
 from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample, status_class_sums
+from insights.ingest import JOB_COLUMNS
 from insights.models import Environment, Job, Project, Rollback, Service, ServiceSnapshot, Workflow, WorkflowRun
 
 POOL = 4096
@@ -276,24 +277,7 @@ def copy_runs(catalogue: Catalogue, items: list[dict]) -> CopyStats:
     written = _copy(
         WorkflowRun._meta.db_table, ("id", "project_id", "workflow_id", "status", "created_at", "received_at"), run_rows
     )
-    written += _copy(
-        Job._meta.db_table,
-        (
-            "run_id",
-            "project_id",
-            "position",
-            "name",
-            "type",
-            "status",
-            "started_at",
-            "finished_at",
-            "environment_id",
-            "service_id",
-            "test_module",
-            "case_count",
-        ),
-        job_rows,
-    )
+    written += _copy(Job._meta.db_table, JOB_COLUMNS, job_rows)  # the columns the ingest COPYs, in its order
     return CopyStats(written, time.perf_counter() - began)
 
 
