@@ -10,6 +10,8 @@ import logging
 import time
 from collections import Counter, defaultdict
 from datetime import datetime
+from itertools import chain
+from operator import itemgetter
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -17,7 +19,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from insights.models import Environment, Job, Project, Service, Workflow, WorkflowRun
-from insights.rollups import JOB_STATE, jobs_changed
+from insights.rollups import JOB_STATE, job_rows_changed
 from insights.signals import muted
 
 BATCH_SIZE = 1000
@@ -25,9 +27,9 @@ logger = logging.getLogger(__name__)
 JOB_REFERENCES = (("environment", Environment), ("service", Service))
 
 
-def _check(items: list[dict]) -> tuple[dict[str, Project], dict[tuple[str, int, str], Environment | Service]]:
-    """Database-dependent checks; returns projects by key and the referenced environments and
-    services by (field, project id, name), or raises a ValidationError with one entry per item
+def _check(items: list[dict]) -> tuple[dict[str, Project], dict[tuple[str, int, str], int]]:
+    """Database-dependent checks; returns projects by key and the ids of the referenced environments
+    and services by (field, project id, name), or raises a ValidationError with one entry per item
     (`{}` for a good one)."""
     errors: list[dict] = [{} for _ in items]
     counts = Counter(item["id"] for item in items)
@@ -45,14 +47,16 @@ def _check(items: list[dict]) -> tuple[dict[str, Project], dict[tuple[str, int, 
             for field, _ in JOB_REFERENCES:
                 if job.get(field):
                     wanted[field].add((project.pk, job[field]))
-    known: dict[tuple[str, int, str], Environment | Service] = {}
+    known: dict[tuple[str, int, str], int] = {}
     for field, model in JOB_REFERENCES:
         if not wanted[field]:
             continue
         rows = model.objects.filter(
             project_id__in={pid for pid, _ in wanted[field]}, name__in={name for _, name in wanted[field]}
         )
-        known.update(((field, row.project_id, row.name), row) for row in rows.order_by("id"))
+        # Plain values, not model instances: a batch names a few hundred of them.
+        ids = rows.order_by("id").values_list("id", "project_id", "name")
+        known.update(((field, pid, name), pk) for pk, pid, name in ids)
 
     for index, item in enumerate(items):
         project = projects.get(item["project"])
@@ -113,7 +117,7 @@ JOB_COLUMNS = (
     "test_module",
     "case_count",
 )
-_STATE_INDEX = tuple(JOB_COLUMNS.index(field) for field in JOB_STATE)
+_job_state = itemgetter(*(JOB_COLUMNS.index(field) for field in JOB_STATE))
 
 
 def ingest_workflow_runs(items: list[dict]) -> list[StoredRun]:
@@ -134,8 +138,6 @@ def ingest_workflow_runs(items: list[dict]) -> list[StoredRun]:
             pid = projects[item["project"]].pk
             runs.append((item["id"], pid, workflows[(pid, item["workflow"])].pk, item["status"], item["created_at"]))
             for position, job in enumerate(item["jobs"]):
-                environment = known.get(("environment", pid, job.get("environment")))
-                service = known.get(("service", pid, job.get("service")))
                 jobs.append(
                     (
                         item["id"],
@@ -146,15 +148,15 @@ def ingest_workflow_runs(items: list[dict]) -> list[StoredRun]:
                         job["status"],
                         job.get("started_at"),
                         job.get("finished_at"),
-                        environment.pk if environment is not None else None,
-                        service.pk if service is not None else None,
+                        known.get(("environment", pid, job.get("environment"))),
+                        known.get(("service", pid, job.get("service"))),
                         job.get("test_module") or "",
                         job.get("case_count"),
                     )
                 )
         write = _write_postgresql if connection.vendor == "postgresql" else _write_portable
         stored, old_states = write(runs, jobs)
-        jobs_changed(old_states + [dict(zip(JOB_STATE, (job[i] for i in _STATE_INDEX), strict=True)) for job in jobs])
+        job_rows_changed(chain(old_states, map(_job_state, jobs)))
     answer = [stored[item["id"]] for item in items]
     logger.info(
         "ingest batch stored",
@@ -169,7 +171,7 @@ def ingest_workflow_runs(items: list[dict]) -> list[StoredRun]:
     return answer
 
 
-def _write_postgresql(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, StoredRun], list[dict]]:
+def _write_postgresql(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, StoredRun], list[tuple]]:
     """Upsert the runs in id order (their row locks serialise concurrent re-posts of one id, and
     one lock order means no deadlock), delete their stored jobs returning the states the rollups
     need, then COPY the new jobs: three statements and no model instances."""
@@ -195,7 +197,7 @@ def _write_postgresql(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, S
         cursor.execute(
             f"DELETE FROM {job_table} WHERE run_id = ANY(%s::text[]) RETURNING {state}", [[run[0] for run in runs]]
         )
-        old_states = [dict(zip(JOB_STATE, row, strict=True)) for row in cursor.fetchall()]
+        old_states = cursor.fetchall()
         if jobs:
             with cursor.cursor.copy(f"COPY {job_table} ({', '.join(JOB_COLUMNS)}) FROM STDIN") as copy:
                 for job in jobs:
@@ -203,7 +205,7 @@ def _write_postgresql(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, S
     return stored, old_states
 
 
-def _write_portable(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, StoredRun], list[dict]]:
+def _write_portable(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, StoredRun], list[tuple]]:
     """The same writes through the ORM's bulk statements (SQLite; slower, same result)."""
     ids = [run[0] for run in runs]
     existing = set(WorkflowRun.objects.filter(id__in=ids).values_list("id", flat=True))
@@ -223,7 +225,7 @@ def _write_portable(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, Sto
     # auto_now set each object's received_at as it was written.
     stored = {run.pk: StoredRun(run.pk not in existing, run.received_at) for run in objects}
     replaced = Job.objects.filter(run_id__in=ids)
-    old_states = list(replaced.order_by("id").values(*JOB_STATE))
+    old_states = list(replaced.order_by("id").values_list(*JOB_STATE))
     # Nothing references a job and the handlers are muted: a plain DELETE, no per-row collection.
     replaced._raw_delete(replaced.db)
     Job.objects.bulk_create([Job(**dict(zip(JOB_COLUMNS, job, strict=True))) for job in jobs], batch_size=BATCH_SIZE)

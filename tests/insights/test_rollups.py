@@ -258,6 +258,39 @@ def test_compute_job_day_stats_reads_only_the_requested_buckets(catalogue):
     assert rollups.compute_job_day_stats([]) == {}
 
 
+def test_compute_job_day_stats_keeps_each_day_to_its_own_projects(catalogue):
+    """Buckets (alpha, day 1) and (beta, day 2): neither project's other day is counted, though both
+    projects and both days are wanted."""
+    alpha, beta = catalogue
+    at = datetime(2024, 1, 2, 3, tzinfo=UTC)
+    later = at + timedelta(days=1)
+    ingest_workflow_runs(
+        [
+            run("a", jobs=[job("build", "passed", at), job("build", "failed", later)]),
+            run("b", project="beta", jobs=[job("build", "timeout", at), job("build", "passed", later, seconds=90)]),
+        ]
+    )
+    stats = rollups.compute_job_day_stats([(alpha.pk, local_day(at)), (beta.pk, local_day(later))])
+    assert stats == {
+        (alpha.pk, local_day(at), "build"): {"passed": 1, "failed": 0, "timeout": 0, "duration_us": 60_000_000},
+        (beta.pk, local_day(later), "build"): {"passed": 1, "failed": 0, "timeout": 0, "duration_us": 90_000_000},
+    }
+
+
+def test_clear_marks_deletes_the_unchanged_marks_and_returns_the_refreshed_ones(catalogue):
+    alpha, beta = catalogue
+    marks = [
+        DirtyJobDay.objects.create(project_pk=pid, day=date(2024, 1, day))
+        for pid in (alpha.pk, beta.pk)
+        for day in (1, 2)
+    ]
+    refreshed = marks[1]
+    DirtyJobDay.objects.filter(pk=refreshed.pk).update(marked_at=refreshed.marked_at + timedelta(seconds=1))
+
+    assert rollups._clear_marks([(mark.pk, mark.marked_at) for mark in marks]) == {refreshed.pk}
+    assert list(DirtyJobDay.objects.values_list("pk", flat=True)) == [refreshed.pk]
+
+
 def test_recompute_deletes_rows_no_job_backs_any_more(catalogue):
     alpha = catalogue[0]
     at = datetime(2024, 1, 2, 3, tzinfo=UTC)
