@@ -91,7 +91,7 @@ def load(params: dict) -> dict[str, list[dict]]:
 
 def _values(resource: dict, metric: str) -> list[float]:
     series = next(item for item in resource["Metrics"] if item["Metric"] == metric)
-    return [point["Value"] for point in series["Values"]]
+    return list(series["Values"].values)  # cdnorigin.points.Points: no dict per point
 
 
 def _total(resources: list[dict]) -> dict:
@@ -99,7 +99,7 @@ def _total(resources: list[dict]) -> dict:
 
 
 def timestamps(answers: dict[str, list[dict]]) -> list[int]:
-    return [point["Timestamp"] for point in answers["pv"][0]["Metrics"][0]["Values"]]
+    return list(answers["pv"][0]["Metrics"][0]["Values"].timestamps)
 
 
 def tables(answers: dict[str, list[dict]]) -> dict[str, Table]:

@@ -20,13 +20,18 @@ def in_scope(rows, field: str, scope: list[int] | None):
 
 @dataclass
 class Series:
-    """Integer sums of one resource per period; peaks are the largest 5-minute sums (hour/day)."""
+    """Integer sums of one resource per period; peaks are the largest 5-minute sums (hour/day).
+
+    `status_total` is the sum over every status code, when the reader has it ready (1-minute
+    status_all on PostgreSQL reads it with the class sums); None: `statuses()` adds up `status`.
+    """
 
     flux: list[int]
     pv: list[int]
     peak_flux: list[int]
     peak_pv: list[int]
     status: dict[int, list[int]] = field(default_factory=dict)
+    status_total: list[int] | None = None
 
     @classmethod
     def zeros(cls, size: int) -> "Series":
@@ -39,13 +44,39 @@ class Series:
                 counts = self.status[int(code)] = [0] * size
             counts[index] += count
 
-    def add(self, other: "Series") -> None:
-        """Add another resource's sums (peaks are not additive and are left alone)."""
-        self.flux = list(map(add, self.flux, other.flux))
-        self.pv = list(map(add, self.pv, other.pv))
-        for code, counts in other.status.items():
-            mine = self.status.get(code)
-            self.status[code] = list(counts) if mine is None else list(map(add, mine, counts))
+    @classmethod
+    def total(cls, resources: list["Series"], size: int) -> "Series":
+        """The sums of `resources` period by period; peaks are not additive and are left at zero.
+
+        Each list is summed over all resources in one pass (`map(sum, zip(...))`, C loops): about
+        three times faster than adding the resources one at a time.
+        """
+        codes = sorted({code for series in resources for code in series.status})
+        with_total = any(series.status_total is not None for series in resources)
+        return cls(
+            column_sums([series.flux for series in resources], size),
+            column_sums([series.pv for series in resources], size),
+            [0] * size,
+            [0] * size,
+            {
+                code: column_sums([series.status[code] for series in resources if code in series.status], size)
+                for code in codes
+            },
+            column_sums([series.statuses(size) for series in resources], size) if with_total else None,
+        )
+
+    def statuses(self, size: int) -> list[int]:
+        """Responses of every status code per period."""
+        if self.status_total is not None:
+            return self.status_total
+        return column_sums(list(self.status.values()), size)
+
+
+def column_sums(lists: list, size: int) -> list[int]:
+    """Element-wise sums of equally long lists (zeros for none)."""
+    if len(lists) == 1:
+        return list(lists[0])
+    return list(map(sum, zip(*lists, strict=True))) if lists else [0] * size
 
 
 # Bytes of one hour row's packed 5-minute values.

@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from cdnorigin import accounts, selectors, throttle
 from cdnorigin.errors import VolcError, invalid_parameter
+from cdnorigin.points import to_json
 
 logger = logging.getLogger(__name__)
 
@@ -71,14 +72,14 @@ ACTIONS: dict[tuple[str, str], Callable[[HttpRequest], dict]] = {
 
 
 def envelope_response(request_id: str, action: str, version: str, status: int, body: dict) -> HttpResponse:
+    """The envelope as JSON; an answer's `Values` (cdnorigin.points.Points) go in pre-rendered."""
     metadata = {"RequestId": request_id, "Action": action, "Version": version, "Service": SERVICE, "Region": REGION}
     if status == 200:
         payload = {"ResponseMetadata": metadata, "Result": body}
     else:
         payload = {"ResponseMetadata": {**metadata, "Error": body}}
-    response = HttpResponse(
-        orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), status=status, content_type="application/json"
-    )
+    rendered = orjson.dumps(payload, default=to_json, option=orjson.OPT_SERIALIZE_NUMPY)
+    response = HttpResponse(rendered, status=status, content_type="application/json")
     response["X-Request-Id"] = request_id
     return response
 
