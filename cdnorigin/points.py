@@ -5,7 +5,9 @@ each and having orjson walk them cost more than reading the data. Here the point
 (the answer's period starts and one float per period). For the API, `to_json` renders them as
 pre-serialised JSON (`orjson.Fragment`): orjson writes the floats in one call, and they are put into a
 template of the answer's timestamps built once per answer, so the bytes are those orjson writes for
-the dicts. Python callers (the CDN page, tests) read the same object as the list of point dicts.
+the dicts. Sums of integers (bytes, requests, status counts) skip the floats altogether: written with
+`%d.0` from the integers, which is what orjson writes for each as a float while it is exact (|n| <=
+2**53). Python callers (the CDN page, tests) read the same object as the list of point dicts.
 """
 
 from collections.abc import Iterator, Sequence
@@ -17,38 +19,66 @@ class Timeline:
     """The period starts of one answer, with its JSON template built on first use and shared by every
     metric of the answer: `[{"Timestamp":<start>,"Value":%b},...]`, a `%b` per point."""
 
-    __slots__ = ("_template", "starts")
+    __slots__ = ("_count_template", "_template", "starts")
 
     def __init__(self, starts: Sequence[int]):
         self.starts = starts
         self._template: bytes | None = None
+        self._count_template: bytes | None = None
 
     @property
     def template(self) -> bytes:
         if self._template is None:
-            point = b'{"Timestamp":%d,"Value":%%b}'
-            self._template = b"[" + b",".join(point % start for start in self.starts) + b"]"
+            self._template = self._points(b'{"Timestamp":%d,"Value":%%b}')
         return self._template
+
+    @property
+    def count_template(self) -> bytes:
+        """The same with a `%d.0` per point: an exact integer's JSON as a float."""
+        if self._count_template is None:
+            self._count_template = self._points(b'{"Timestamp":%d,"Value":%%d.0}')
+        return self._count_template
+
+    def _points(self, point: bytes) -> bytes:
+        return b"[" + b",".join(point % start for start in self.starts) + b"]"
+
+
+# The largest magnitude up to which every integer is a float exactly (and orjson writes it as `n.0`).
+EXACT = 2**53
 
 
 class Points(Sequence):
     """One metric's points: `values[i]` (a float, as the API answers) is the value of the period
     starting at `timeline.starts[i]`. Reads as a list of {"Timestamp", "Value"} dicts."""
 
-    __slots__ = ("timeline", "values")
+    __slots__ = ("_counts", "_values", "timeline")
 
     def __init__(self, timeline: Timeline, values: list[float]):
         if len(values) != len(timeline.starts):
             raise ValueError(f"{len(values)} values for {len(timeline.starts)} periods")
         self.timeline = timeline
-        self.values = values
+        self._values: list[float] | None = values
+        self._counts: list[int] | None = None
+
+    @classmethod
+    def of_counts(cls, timeline: Timeline, counts: list[int]) -> "Points":
+        """Integer sums, answered as floats: kept as integers, turned into floats only when read."""
+        points = cls(timeline, counts)
+        points._values, points._counts = None, counts
+        return points
+
+    @property
+    def values(self) -> list[float]:
+        if self._values is None:
+            self._values = list(map(float, self._counts))
+        return self._values
 
     @property
     def timestamps(self) -> Sequence[int]:
         return self.timeline.starts
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.timeline.starts)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -73,9 +103,13 @@ class Points(Sequence):
 
     def json(self) -> bytes:
         """The JSON orjson writes for `list(self)`: the floats are orjson's own, split at their commas
-        (a float's JSON holds none) and put into the template's `%b` placeholders in one C call."""
-        if not self.values:
+        (a float's JSON holds none) and put into the template's `%b` placeholders in one C call; exact
+        integers straight into `%d.0` placeholders."""
+        if not self.timeline.starts:
             return b"[]"
+        counts = self._counts
+        if counts is not None and min(counts) >= -EXACT and max(counts) <= EXACT:
+            return self.timeline.count_template % tuple(counts)
         return self.timeline.template % tuple(orjson.dumps(self.values)[1:-1].split(b","))
 
 

@@ -27,6 +27,7 @@ from .rollups import SLOT_STRUCT, SLOTS, compute_five_minute_rows, pack_slots, u
 from .series import CHUNK, EMPTY_SLOTS, EpochSeconds, Series, Slots, column_sums, in_scope, slot_sums
 
 TOTAL_NAME = "total"
+RATES = ("bandwidth", "qps")  # metrics answered as per-second floats; the others are integer sums
 STATUS_CLASSES = (2, 3, 4, 5)
 # Dirty 5-minute buckets closer than this are read from minute rows in one query.
 DIRTY_RUN_GAP = 3600
@@ -456,11 +457,13 @@ def _five_minute_slots(
 
 
 def _resource(name: str, query: OriginQuery, timeline: Timeline, periods: Periods, series: Series) -> dict:
-    """One resource of the answer; each metric's `Values` are Points (see cdnorigin.points)."""
+    """One resource of the answer; each metric's `Values` are Points (see cdnorigin.points): rates as
+    floats, every other metric as its integer sums."""
+    points = Points if query.metric in RATES else Points.of_counts
     return {
         "Name": name,
         "Metrics": [
-            {"Metric": metric, "Values": Points(timeline, values)}
+            {"Metric": metric, "Values": points(timeline, values)}
             for metric, values in _metric_values(query.metric, periods, series)
         ],
     }
@@ -474,32 +477,26 @@ def _per_second(numbers: list[int], periods: Periods, peaks: list[int], bits: in
     return [value * bits / FIVE_MINUTES for value in peaks]
 
 
-def _floats(values: list[int]) -> list[float]:
-    return list(map(float, values))
-
-
-def _metric_values(metric: str, periods: Periods, series: Series) -> list[tuple[str, list[float]]]:
+def _metric_values(metric: str, periods: Periods, series: Series) -> list[tuple[str, list[int] | list[float]]]:
     """The answer's series for `metric`. Class and overall status sums are added over their codes in
     one pass each (`column_sums`, C loops): a 1-minute day of 51 resources has 367 k cells, where a
     Python loop per cell cost about a fifth of the answer."""
     if metric == "flux":
-        return [("flux", _floats(series.flux))]
+        return [("flux", series.flux)]
     if metric == "pv":
-        return [("pv", _floats(series.pv))]
+        return [("pv", series.pv)]
     if metric == "bandwidth":
         return [("bandwidth", _per_second(series.flux, periods, series.peak_flux, 8))]
     if metric == "qps":
         return [("qps", _per_second(series.pv, periods, series.peak_pv, 1))]
     size = len(periods)
     if metric == "status_all":
-        return [("status_all", _floats(series.statuses(size)))] + [
-            (f"status_{klass}xx", _floats(_class_sums(series, klass, size))) for klass in STATUS_CLASSES
+        return [("status_all", series.statuses(size))] + [
+            (f"status_{klass}xx", _class_sums(series, klass, size)) for klass in STATUS_CLASSES
         ]
     klass = int(metric[len("status_")])
     codes = sorted(code for code, counts in series.status.items() if code // 100 == klass and any(counts))
-    return [(metric, _floats(_class_sums(series, klass, size)))] + [
-        (f"status_{code}", _floats(series.status[code])) for code in codes
-    ]
+    return [(metric, _class_sums(series, klass, size))] + [(f"status_{code}", series.status[code]) for code in codes]
 
 
 def _class_sums(series: Series, klass: int, size: int) -> list[int]:

@@ -126,3 +126,35 @@ def test_the_api_answer_is_the_json_of_the_point_dicts(settings, metric, interva
     rendered = envelope_response("id", "DescribeCdnOriginData", "2021-03-01", 200, answer).content
     expected = envelope_response("id", "DescribeCdnOriginData", "2021-03-01", 200, plain).content
     assert rendered == expected
+
+
+@given(
+    first=st.integers(min_value=0, max_value=2**32 - 1),
+    cells=st.lists(
+        st.one_of(
+            st.integers(min_value=-(2**60), max_value=2**60),
+            st.sampled_from([0, 1, 2**53 - 1, 2**53, 2**53 + 1, -(2**53), -(2**53) - 1, 10**16, 10**16 + 1]),
+        ),
+        max_size=50,
+    ),
+)
+def test_integer_sums_render_as_orjson_writes_them_as_floats(first, cells):
+    """Counts are written from the integers where each is exact as a float, else through floats; the
+    bytes are the same either way."""
+    points = Points.of_counts(Timeline(tuple(range(first, first + 60 * len(cells), 60))), cells)
+    floats = [{"Timestamp": first + 60 * n, "Value": float(cell)} for n, cell in enumerate(cells)]
+    assert points.json() == orjson.dumps(floats)
+    assert points == floats
+    assert all(type(value) is float for value in points.values)
+
+
+def test_integer_sums_take_the_integer_template_only_while_exact():
+    timeline = Timeline((0, 60))
+    assert Points.of_counts(timeline, [2**53, 7]).json() == b'[{"Timestamp":0,"Value":9007199254740992.0},' + (
+        b'{"Timestamp":60,"Value":7.0}]'
+    )
+    # 2**53 + 1 is no float: it is answered as the float it rounds to, as float() would.
+    assert Points.of_counts(timeline, [2**53 + 1, 7]).json() == orjson.dumps(
+        [{"Timestamp": 0, "Value": float(2**53 + 1)}, {"Timestamp": 60, "Value": 7.0}]
+    )
+    assert b"9007199254740993" not in Points.of_counts(timeline, [2**53 + 1, 7]).json()
