@@ -6,7 +6,7 @@ ten times the SQL for the 10,000-sample batches. PostgreSQL gets one statement p
 multi-row VALUES within its 999 parameters. Both support `ON CONFLICT ... DO UPDATE` and `RETURNING`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
 
@@ -73,6 +73,14 @@ def upsert(
             if returning:
                 result.extend(cursor.fetchall())
     return result
+
+
+def int_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of ints, e.g. '{1,2,3}', to pass as one parameter cast to `int8[]`.
+
+    psycopg dumps a list element by element in Python; for thousands of ints one join is far cheaper.
+    """
+    return "{" + ",".join(str(int(value)) for value in values) + "}"
 
 
 def delete_in(model: type[models.Model], column: str, values: Sequence) -> None:

@@ -5,7 +5,8 @@ touched 5-minute buckets dirty so the rollups follow after commit:
 
 - `replace_origin_samples`: the API. A posted sample is the whole count of its domain and minute,
   so it replaces what is stored (flux, pv and the status object); posting twice counts once. On
-  PostgreSQL the batch is COPied into a temporary table and written by one INSERT ... ON CONFLICT.
+  PostgreSQL the batch is COPied into a temporary table and written from it by one INSERT (an
+  INSERT ... ON CONFLICT when it holds minutes already stored).
 - `add_origin_samples`: the log importer. Counts are added to what is stored, with
   `INSERT ... ON CONFLICT DO UPDATE SET x = x + excluded.x`, atomic under concurrent imports.
 """
@@ -17,8 +18,9 @@ from datetime import UTC, datetime
 from time import monotonic
 
 import orjson
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg import errors as psycopg_errors
 
 from cdnorigin import bulk
 from cdnorigin.dirty import FIVE_MINUTES, mark_buckets_dirty, mark_pairs_dirty, schedule_recompute
@@ -29,6 +31,9 @@ MAX_VALUE = 2**48 - 1
 # Timestamps accepted: from the Unix epoch to 2100-01-01 (exclusive).
 MAX_TIMESTAMP = 4_102_444_800
 logger = logging.getLogger(__name__)
+# Index of a code's class (0 for 1xx .. 4 for 5xx), keyed by the code as str and as int: a lookup is
+# cheaper than `int(code) // 100 - 1` in the batch's one per-sample loop.
+CLASS_OF_CODE = {key: code // 100 - 1 for code in range(100, 600) for key in (code, str(code))}
 
 
 class UnknownDomainsError(ValueError):
@@ -49,55 +54,92 @@ def _status_json(status: Mapping) -> str:
     return orjson.dumps({str(code): count for code, count in sorted(status.items(), key=lambda i: int(i[0]))}).decode()
 
 
-def _replace_copy(rows: list[tuple[int, int, int, int, Mapping]]) -> int:
-    """PostgreSQL: COPY (domain_id, minute second, flux, pv, status) into a temporary table, then one
-    INSERT ... ON CONFLICT replacing the stored samples and one upsert of their buckets' dirty marks.
+def _copy_text(rows: list[tuple[int, int, int, int, Mapping]]) -> str:
+    """The batch in COPY's text format: domain_id, minute second, flux, pv, status JSON, 1xx..5xx sums.
 
-    Rows are written in (domain, minute) order, so two batches touching the same rows lock them in the
-    same order and wait for each other instead of deadlocking. Returns the number of buckets marked.
-    (Measured against one INSERT ... SELECT FROM jsonb_to_recordset of the whole body: PostgreSQL's
-    parse of the 1 MB document and the class sums in SQL cost more than this loop.)
+    Digits-only codes and integers: the JSON holds nothing COPY's text format would need to escape.
+    The row order is left to the INSERT's ORDER BY; this loop is the batch's only per-sample Python.
     """
-    qn = connection.ops.quote_name
-    samples, dirty = qn(OriginSample._meta.db_table), qn(DirtyOriginBucket._meta.db_table)
-    # Digits-only codes and integers: the JSON holds nothing COPY's text format would need to escape.
-    # The row order is left to the INSERT's ORDER BY; this loop is the batch's only per-sample Python.
-    dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS
+    dumps, option, class_of = orjson.dumps, orjson.OPT_NON_STR_KEYS, CLASS_OF_CODE
     lines = []
+    append = lines.append
     for domain_id, second, flux, pv, status in rows:
         sums = [0, 0, 0, 0, 0]
         for code, count in status.items():
-            sums[int(code) // 100 - 1] += count
-        lines.append(
+            sums[class_of[code]] += count
+        append(
             f"{domain_id}\t{second}\t{flux}\t{pv}\t{dumps(status, option=option).decode()}\t"
             f"{sums[0]}\t{sums[1]}\t{sums[2]}\t{sums[3]}\t{sums[4]}\n"
         )
+    return "".join(lines)
+
+
+def _load_batch(cursor, text: str) -> None:
+    """COPY the batch into a temporary table (dropped on commit; dropped here too when an enclosing
+    transaction wrote a batch already)."""
+    cursor.execute(
+        "DROP TABLE IF EXISTS pg_temp.origin_sample_batch; "
+        "CREATE TEMPORARY TABLE origin_sample_batch (domain_id int8, second int8, flux int8, pv int8, "
+        "status jsonb, status_1xx int8, status_2xx int8, status_3xx int8, status_4xx int8, status_5xx int8) "
+        "ON COMMIT DROP"
+    )
+    columns = f"domain_id, second, flux, pv, status, {', '.join(CLASS_FIELDS)}"
+    with cursor.cursor.copy(f"COPY origin_sample_batch ({columns}) FROM STDIN") as copy:
+        copy.write(text)
+
+
+def _write_samples(cursor) -> None:
+    """Insert the batch's samples, replacing stored ones of the same domain and minute.
+
+    A plain INSERT first, in a savepoint: new minutes, the usual case, skip ON CONFLICT's speculative
+    insertion (about a third of the statement). A unique violation (a re-post, or a concurrent writer
+    of the same minute that committed first) rolls it back and the upsert runs; a whole re-post fails
+    at its first row, so the retry costs little. Rows go in (domain, minute) order, so two batches
+    touching the same rows lock them in the same order and wait for each other instead of deadlocking.
+    """
+    samples = connection.ops.quote_name(OriginSample._meta.db_table)
     classes = ", ".join(CLASS_FIELDS)
+    insert = (
+        f"INSERT INTO {samples} (domain_id, minute, flux, pv, status, {classes}) "
+        f"SELECT domain_id, to_timestamp(second), flux, pv, status, {classes} FROM origin_sample_batch "
+        "ORDER BY domain_id, second"
+    )
+    try:
+        with transaction.atomic():
+            cursor.execute(insert)
+        return
+    except IntegrityError as exc:
+        if not isinstance(exc.__cause__, psycopg_errors.UniqueViolation):
+            raise
+    update = ", ".join(f"{name} = excluded.{name}" for name in ("flux", "pv", "status", *CLASS_FIELDS))
+    cursor.execute(f"{insert} ON CONFLICT (domain_id, minute) DO UPDATE SET {update}")
+
+
+def _mark_batch(cursor) -> int:
+    """Mark the batch's 5-minute buckets dirty; returns their number."""
+    dirty = connection.ops.quote_name(DirtyOriginBucket._meta.db_table)
+    cursor.execute(
+        f"INSERT INTO {dirty} (domain_pk, start, marked_at) "
+        f"SELECT DISTINCT domain_id, to_timestamp(second - second %% {FIVE_MINUTES}), %s::timestamptz "
+        "FROM origin_sample_batch ORDER BY 1, 2 "
+        "ON CONFLICT (domain_pk, start) DO UPDATE SET marked_at = excluded.marked_at",
+        [timezone.now()],
+    )
+    return cursor.rowcount
+
+
+def _replace_copy(rows: list[tuple[int, int, int, int, Mapping]]) -> int:
+    """PostgreSQL: COPY the batch into a temporary table, write the samples from it in one statement
+    and upsert their buckets' dirty marks; returns the number of buckets marked.
+
+    (Measured against one INSERT ... SELECT FROM jsonb_to_recordset of the whole body: PostgreSQL's
+    parse of the 1 MB document and the class sums in SQL cost more than the Python of `_copy_text`.)
+    """
+    text = _copy_text(rows)
     with connection.cursor() as cursor:
-        # Dropped on commit; dropped here too when an enclosing transaction wrote a batch already.
-        cursor.execute(
-            "DROP TABLE IF EXISTS pg_temp.origin_sample_batch; "
-            "CREATE TEMPORARY TABLE origin_sample_batch (domain_id int4, second int8, flux int8, pv int8, "
-            "status jsonb, status_1xx int8, status_2xx int8, status_3xx int8, status_4xx int8, status_5xx int8) "
-            "ON COMMIT DROP"
-        )
-        columns = f"domain_id, second, flux, pv, status, {classes}"
-        with cursor.cursor.copy(f"COPY origin_sample_batch ({columns}) FROM STDIN") as copy:
-            copy.write("".join(lines))
-        update = ", ".join(f"{name} = excluded.{name}" for name in ("flux", "pv", "status", *CLASS_FIELDS))
-        cursor.execute(
-            f"INSERT INTO {samples} (domain_id, minute, flux, pv, status, {classes}) "
-            f"SELECT domain_id, to_timestamp(second), flux, pv, status, {classes} FROM origin_sample_batch "
-            f"ORDER BY domain_id, second ON CONFLICT (domain_id, minute) DO UPDATE SET {update}"
-        )
-        cursor.execute(
-            f"INSERT INTO {dirty} (domain_pk, start, marked_at) "
-            f"SELECT DISTINCT domain_id, to_timestamp(second - second %% {FIVE_MINUTES}), %s::timestamptz "
-            "FROM origin_sample_batch ORDER BY 1, 2 "
-            "ON CONFLICT (domain_pk, start) DO UPDATE SET marked_at = excluded.marked_at",
-            [timezone.now()],
-        )
-        buckets = cursor.rowcount
+        _load_batch(cursor, text)
+        _write_samples(cursor)
+        buckets = _mark_batch(cursor)
     schedule_recompute()
     return buckets
 

@@ -1,5 +1,6 @@
 """Origin-sample ingest: POST/GET /api/v1/cdn/origin-samples/ and the log importer's add_origin_samples."""
 
+import gc
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -8,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cdnorigin import rollups
+from cdnorigin.api import samples as samples_api
 from cdnorigin.ingest import (
     UnknownDomainsError,
     add_origin_samples,
@@ -99,6 +101,53 @@ def test_a_full_batch_of_10000_is_written_in_bulk_statements(api_client, domains
         assert api_client.post(URL, body, content_type="application/json").status_code == 201
     assert status_entries() == 20_000
     assert DirtyOriginBucket.objects.count() == 2000
+
+
+def test_a_batch_mixing_new_and_stored_minutes_replaces_these_and_adds_those(
+    api_client, domains, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(api_client, [sample(T0 + 60 * i, flux=1, pv=1, status={"200": 1}) for i in range(0, 10, 2)])
+        response = post(api_client, [sample(T0 + 60 * i, flux=2, pv=2, status={"404": 2}) for i in range(3, 9)])
+    assert response.status_code == 201, response.content
+    assert sorted((minute - T0, flux, status) for _, minute, flux, _, status in stored()) == [
+        (0, 1, {"200": 1}),
+        (120, 1, {"200": 1}),
+        (180, 2, {"404": 2}),
+        (240, 2, {"404": 2}),
+        (300, 2, {"404": 2}),
+        (360, 2, {"404": 2}),
+        (420, 2, {"404": 2}),
+        (480, 2, {"404": 2}),
+    ]
+    day = OriginRollup.objects.get(interval="day")
+    assert (day.flux, day.status) == (14, {"200": 2, "404": 12})
+
+
+def test_the_cycle_collector_is_off_while_a_batch_is_written_and_back_on_after(api_client, domains, monkeypatch):
+    seen = []
+
+    def replace(items):
+        seen.append(gc.isenabled())
+        return len(items)
+
+    monkeypatch.setattr(samples_api, "replace_origin_samples", replace)
+    assert gc.isenabled()
+    assert post(api_client, [sample()]).status_code == 201
+    assert seen == [False]
+    assert gc.isenabled()
+
+    gc.disable()  # turned off by someone else: left off
+    try:
+        assert post(api_client, [sample()]).status_code == 201
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    monkeypatch.setattr(samples_api, "replace_origin_samples", lambda items: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        post(api_client, [sample()])
+    assert gc.isenabled()
 
 
 # --- POST: refused, nothing written ----------------------------------------------------------------
