@@ -1,76 +1,60 @@
-"""`1min` answers: per-domain series straight from the raw minute rows."""
+"""`1min` answers: flux, pv and status_all from the minutes the 5-minute rows carry (see
+`cdnorigin.minute_blocks`), single status codes straight from the raw minute rows.
 
+Buckets the 5-minute rows cannot answer are read from the minute rows: a dirty bucket (stale until
+its recompute) and a row without minutes (rolled before they existed; `rebuild_rollups` fills them).
+"""
+
+import struct
+from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 
 import psycopg
 from django.db import connection
+from django.db.models import Q
 
-from .models import CLASS_FIELDS, OriginSample
-from .periods import FIXED_SECONDS, Periods
+from .dirty import FIVE_MINUTES, dirty_buckets
+from .minute_blocks import BLOCK, MINUTES, WIDTH, minute_values
+from .models import CLASS_FIELDS, OriginRollup, OriginSample
+from .periods import Periods
 from .series import CHUNK, EpochSeconds, Series, in_scope
+
+# The x00 code each class sum of a status_all answer is filed under, and its place in a minute.
+CLASSES = ((200, 3), (300, 4), (400, 5), (500, 6))
+# Minute rows of buckets this close are read in one range.
+RAW_GAP = 3600
+RANGES_PER_QUERY = 150
 
 
 def minute_series(
     ids: list[int], scope: list[int] | None, periods: Periods, with_status: bool, classes_only: bool = False
 ) -> dict[int, Series]:
-    """Per-domain series straight from the minute rows, read on the (domain, minute) and (minute) indexes.
+    """Per-domain 1-minute series: flux and pv, or with `with_status` the status counts.
 
-    Flux/pv metrics read those columns. Status metrics read each sample's status object, except with
-    `classes_only` (status_all, which needs no single code): then the per-class sums columns are read
-    and each class's sum is filed under its class's x00 code, all that status_all looks at (on
-    PostgreSQL only 2xx..5xx, with their sum over all classes as `status_total`). Each cell is one
-    sample's, so rows are read unordered.
+    `classes_only` (status_all, which needs no single code): the sum over every code as
+    `status_total` and the 2xx..5xx sums under their x00 codes, all that status_all looks at, read
+    from the 5-minute rows as flux and pv are. Other status metrics read each sample's status object.
     """
+    if not with_status or classes_only:
+        return _block_series(ids, scope, periods, classes_only)
     size = len(periods)
     series = {domain_id: Series.zeros(size) for domain_id in ids}
     first, end = periods.first_datetime(), periods.end_datetime()
-    base, step = periods.first, FIXED_SECONDS["1min"]
-    samples = in_scope(OriginSample.objects.filter(minute__gte=first, minute__lt=end), "domain_id", scope).order_by()
-    if not with_status:
-        rows = samples.values_list("domain_id", EpochSeconds("minute"), "flux", "pv")
-        for domain_id, minute, flux, pv in rows.iterator(CHUNK):
-            target = series.get(domain_id)  # None: a domain created since the domains were listed
-            if target is not None:
-                index = (minute - base) // step
-                target.flux[index] += flux
-                target.pv[index] += pv
-        return series
-    in_order = list(range(size))
-    if connection.vendor == "postgresql" and classes_only:
-        for domain_id, indexes, everything, *per_class in _class_arrays(scope, first, end, base):
-            target = series.get(domain_id)
-            if target is not None:
-                place = _placer(indexes, in_order)
-                target.status_total = place(everything)
-                target.status = {
-                    klass * 100: place(sums) for (klass, _), sums in zip(READ_CLASSES, per_class, strict=True)
-                }
-        return series
+    base = periods.first
     if connection.vendor == "postgresql":
+        in_order = list(range(size))
         for domain_id, code, indexes, values in _code_arrays(scope, first, end, base):
             target = series.get(domain_id)
             if target is not None:
                 target.status[code] = _placer(indexes, in_order)(values)
         return series
-    if classes_only:
-        rows = samples.values_list("domain_id", EpochSeconds("minute"), *CLASS_FIELDS)
-        for domain_id, minute, *sums in rows.iterator(CHUNK):
-            target = series.get(domain_id)
-            if target is not None:
-                index = (minute - base) // step
-                for klass, count in enumerate(sums, start=1):
-                    if count:
-                        cells = target.status.get(klass * 100)
-                        if cells is None:
-                            cells = target.status[klass * 100] = [0] * size
-                        cells[index] = count
-        return series
+    samples = in_scope(OriginSample.objects.filter(minute__gte=first, minute__lt=end), "domain_id", scope).order_by()
     for domain_id, minute, status in samples.values_list("domain_id", EpochSeconds("minute"), "status").iterator(CHUNK):
-        target = series.get(domain_id)
+        target = series.get(domain_id)  # None: a domain created since the domains were listed
         if target is not None:
-            target.add_status((minute - base) // step, status, size)
+            target.add_status((minute - base) // 60, status, size)
     return series
 
 
@@ -117,24 +101,6 @@ def _scope_sql(scope: list[int] | None, first: datetime, end: datetime, base: in
 MINUTE_INDEX = "((FLOOR(date_part('epoch', s.minute))::int8 - %s) / 60)::int4"
 # Arrays in minute order, so a complete day is usually taken as it is (the reader still checks).
 BY_MINUTE = "ORDER BY s.minute"
-# The classes a status_all answer shows besides the sum over all of them.
-READ_CLASSES = tuple((klass, f"status_{klass}xx") for klass in (2, 3, 4, 5))
-
-
-def _class_arrays(scope: list[int] | None, first: datetime, end: datetime, base: int) -> list[tuple]:
-    """PostgreSQL: per domain, the minute indexes, the sum over every class and the 2xx..5xx sums, as
-    arrays: exactly the series of a status_all answer, so no per-domain sums are left to Python.
-
-    No ORDER BY inside the aggregates: each would sort apart, and the reader checks the order.
-    """
-    where, params = _scope_sql(scope, first, end, base)
-    everything = " + ".join(f"s.{name}" for name in CLASS_FIELDS)  # < 2**58: at most 100 codes x 2**48 each
-    sums = ", ".join(f"array_agg(s.{name})" for _, name in READ_CLASSES)
-    return _binary_rows(
-        f"SELECT s.domain_id, array_agg({MINUTE_INDEX}), array_agg({everything}), {sums} "
-        f"FROM {_samples()} s WHERE {where} GROUP BY s.domain_id",
-        params,
-    )
 
 
 def _code_arrays(scope: list[int] | None, first: datetime, end: datetime, base: int) -> list[tuple]:
@@ -160,3 +126,169 @@ def _binary_rows(sql: str, params: list) -> list[tuple]:
 
 def _samples() -> str:
     return connection.ops.quote_name(OriginSample._meta.db_table)
+
+
+def _block_series(ids: list[int], scope: list[int] | None, periods: Periods, classes: bool) -> dict[int, Series]:
+    """Per-domain 1-minute series of flux and pv, or with `classes` the status_all sums (everything as
+    `status_total`, 2xx..5xx under their x00 codes), from the 5-minute rows' minutes."""
+    size = len(periods)
+    first = periods.first - periods.first % FIVE_MINUTES
+    buckets = -(-(periods.end - first) // FIVE_MINUTES)
+    end = first + buckets * FIVE_MINUTES
+    wanted = set(ids)
+    raw: dict[int, set[int]] = defaultdict(set)  # domain -> bucket starts to read from minute rows
+    for domain_id, start in dirty_buckets(scope, _utc(first), _utc(end)):
+        if domain_id in wanted:
+            raw[domain_id].add(int(start.timestamp()))
+    buffers: dict[int, bytes | bytearray] = {}
+    for domain_id, starts, lengths, packed in _block_rows(scope, first, end):
+        if domain_id in wanted:
+            buffers[domain_id] = _lay_out(starts, lengths, packed, first, buckets, raw[domain_id])
+    _patch_from_minute_rows(buffers, raw, first, buckets)
+    skip = (periods.first - first) // 60
+    layout = struct.Struct(f">{buckets * MINUTES * WIDTH}q")
+    series = {}
+    for domain_id in ids:
+        target = series[domain_id] = Series.zeros(size)
+        buffer = buffers.get(domain_id)
+        if buffer is None:
+            continue
+        values = layout.unpack(buffer)
+
+        def field(index: int, values=values) -> list[int]:
+            return list(values[skip * WIDTH + index : (skip + size) * WIDTH : WIDTH])
+
+        if classes:
+            target.status_total = field(2)
+            target.status = {code: field(index) for code, index in CLASSES}
+        else:
+            target.flux, target.pv = field(0), field(1)
+    if classes:
+        for target in series.values():
+            if target.status_total is None:
+                target.status_total = [0] * size
+                target.status = {code: [0] * size for code, _ in CLASSES}
+    return series
+
+
+def _lay_out(
+    starts: list[int], lengths: list[int], packed: bytes, first: int, buckets: int, raw: set[int]
+) -> bytes | bytearray:
+    """One domain's blocks (in the order of `starts`) on the grid of `buckets` buckets from `first`;
+    buckets whose row has no minutes yet join `raw`. A whole block for every bucket, in order (the
+    usual case; compared, never assumed): the string as it is."""
+    size = BLOCK.size
+    if len(packed) == buckets * size and starts == list(range(first, first + buckets * FIVE_MINUTES, FIVE_MINUTES)):
+        return packed
+    buffer = bytearray(buckets * size)
+    at = 0
+    for start, length in zip(starts, lengths, strict=True):
+        if length == size:
+            slot = (start - first) // FIVE_MINUTES
+            buffer[slot * size : (slot + 1) * size] = packed[at : at + size]
+        else:
+            raw.add(start)
+        at += length
+    return buffer
+
+
+def _block_rows(scope: list[int] | None, first: int, end: int) -> list[tuple[int, list[int], list[int], bytes]]:
+    """Per domain, its 5-minute rows in [first, end): their starts, block lengths, and the blocks
+    concatenated in that order."""
+    if connection.vendor == "postgresql":
+        return [
+            (domain_id, starts, lengths, bytes(packed or b""))
+            for domain_id, starts, lengths, packed in _block_arrays(scope, first, end)
+        ]
+    return _block_lists(scope, first, end)
+
+
+def _block_arrays(scope: list[int] | None, first: int, end: int) -> list[tuple]:
+    """PostgreSQL: one row per domain, its starts, block lengths and blocks concatenated in one order,
+    over a binary cursor (bytes arrive as they are, not hex-encoded)."""
+    qn = connection.ops.quote_name
+    column = qn("minutes")
+    sql = (
+        f"SELECT {qn('domain_id')}, array_agg(date_part('epoch', {qn('start')})::int8), "
+        f"array_agg(octet_length({column})), string_agg({column}, ''::bytea) "
+        f"FROM {qn(OriginRollup._meta.db_table)} "
+        f"WHERE {qn('interval')} = '5min' AND {qn('start')} >= %s AND {qn('start')} < %s"
+    )
+    params: list = [_utc(first), _utc(end)]
+    if scope is not None:
+        # A filter, not an index condition: one range of the (interval, start) index, as selectors do.
+        sql += f" AND ({qn('domain_id')} = ANY(%s::int8[])) IS TRUE"
+        params.append(scope)
+    sql += f" GROUP BY {qn('domain_id')}"
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return cursor.fetchall()
+
+
+def _block_lists(scope: list[int] | None, first: int, end: int) -> list[tuple]:
+    """The portable reader: the same per-domain lists from the rows in order."""
+    rows = OriginRollup.objects.filter(interval="5min", start__gte=_utc(first), start__lt=_utc(end))
+    if scope is not None:
+        rows = rows.filter(domain_id__in=scope)
+    per_domain: dict[int, tuple[list, list, list]] = {}
+    for domain_id, start, block in (
+        rows.order_by("domain_id", "interval", "start")
+        .values_list("domain_id", EpochSeconds("start"), "minutes")
+        .iterator(CHUNK)
+    ):
+        starts, lengths, blocks = per_domain.setdefault(domain_id, ([], [], []))
+        starts.append(start)
+        lengths.append(len(block))
+        blocks.append(bytes(block))
+    return [
+        (domain_id, starts, lengths, b"".join(blocks)) for domain_id, (starts, lengths, blocks) in per_domain.items()
+    ]
+
+
+def _patch_from_minute_rows(
+    buffers: dict[int, bytes | bytearray], raw: dict[int, set[int]], first: int, buckets: int
+) -> None:
+    """Rewrite the buckets in `raw` from the minute rows: zeros, then each sample's minute."""
+    ranges = []
+    for domain_id, starts in raw.items():
+        if not starts:
+            continue
+        buffer = buffers.get(domain_id)
+        if buffer is None:
+            buffer = buffers[domain_id] = bytearray(buckets * BLOCK.size)
+        elif not isinstance(buffer, bytearray):
+            buffer = buffers[domain_id] = bytearray(buffer)
+        for start in starts:
+            slot = (start - first) // FIVE_MINUTES
+            buffer[slot * BLOCK.size : (slot + 1) * BLOCK.size] = bytes(BLOCK.size)
+        ranges += [(domain_id, lo, hi) for lo, hi in _runs(sorted(starts))]
+    minute = struct.Struct(f">{WIDTH}q")
+    for chunk in range(0, len(ranges), RANGES_PER_QUERY):
+        condition = Q()
+        for domain_id, lo, hi in ranges[chunk : chunk + RANGES_PER_QUERY]:
+            condition |= Q(domain_id=domain_id, minute__gte=_utc(lo), minute__lt=_utc(hi))
+        rows = OriginSample.objects.filter(condition).order_by()
+        for domain_id, at, flux, pv, *classes in rows.values_list(
+            "domain_id", EpochSeconds("minute"), "flux", "pv", *CLASS_FIELDS
+        ).iterator(CHUNK):
+            bucket = at - at % FIVE_MINUTES
+            if bucket in raw[domain_id]:
+                offset = (at - first) // 60 * minute.size
+                minute.pack_into(buffers[domain_id], offset, *minute_values(flux, pv, classes))
+
+
+def _runs(starts: list[int]) -> list[tuple[int, int]]:
+    """Sorted bucket starts as [first, last + 5 min) ranges, split at gaps wider than RAW_GAP (the
+    buckets in between are read too, and left alone)."""
+    runs: list[list[int]] = []
+    for start in starts:
+        if runs and start - runs[-1][1] <= RAW_GAP:
+            runs[-1][1] = start + FIVE_MINUTES
+        else:
+            runs.append([start, start + FIVE_MINUTES])
+    return [(lo, hi) for lo, hi in runs]
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

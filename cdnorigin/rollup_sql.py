@@ -18,14 +18,15 @@ from django.db import connection
 
 from cdnorigin.bulk import int_array
 from cdnorigin.dirty import FIVE_MINUTES
-from cdnorigin.models import Interval, OriginRollup, OriginSample
+from cdnorigin.minute_blocks import BLOCK, MINUTES, minute_sql
+from cdnorigin.models import CLASS_FIELDS, Interval, OriginRollup, OriginSample
 
 FIVE, HOUR, DAY = Interval.FIVE_MINUTES.value, Interval.HOUR.value, Interval.DAY.value
 SLOTS = 12
 # jsonb_build_object takes at most 100 arguments (FUNC_MAX_ARGS): 50 codes per call, calls joined by ||.
 CODES_PER_OBJECT = 50
 INSERT_COLUMNS = (
-    "domain_id, interval, start, flux, pv, peak_flux_5m, peak_pv_5m, five_minute_flux, five_minute_pv, status"
+    "domain_id, interval, start, flux, pv, peak_flux_5m, peak_pv_5m, five_minute_flux, five_minute_pv, minutes, status"
 )
 # (domain_id, first, stop) periods as Unix seconds, with their bounds as timestamps for the joins.
 PERIODS = (
@@ -55,7 +56,7 @@ def _source(level: str) -> str:
     samples, rollup = _tables()
     if level == FIVE:
         rows = (
-            f"SELECT minute, flux, pv, status FROM {samples} "
+            f"SELECT minute, flux, pv, status, {', '.join(CLASS_FIELDS)} FROM {samples} "
             "WHERE domain_id = p.domain_id AND minute >= p.first_at AND minute < p.stop_at"
         )
     else:
@@ -120,16 +121,23 @@ def _delete(cursor, level: str, params: list) -> None:
 
 
 def _insert_five(cursor, params: list, codes: list[str]) -> int:
-    """5-minute rows: sums of the minute rows of each UTC bucket inside the periods."""
+    """5-minute rows: sums of the minute rows of each UTC bucket inside the periods, and those minutes
+    packed (`cdnorigin.minute_blocks`; a grid of every bucket and minute, zeros where no sample is)."""
     _, rollup = _tables()
     status, status_params = _status(codes)
     cursor.execute(
-        f"INSERT INTO {rollup} ({INSERT_COLUMNS}) "
-        f"SELECT domain_id, '{FIVE}', start, flux, pv, flux, pv, ''::bytea, ''::bytea, status FROM ("
-        f"SELECT p.domain_id, date_bin('{FIVE_MINUTES} seconds', x.minute, TIMESTAMPTZ 'epoch') AS start, "
-        f"SUM(x.flux) AS flux, SUM(x.pv) AS pv, {status} AS status FROM {_source(FIVE)} GROUP BY 1, 2"
-        ") t ORDER BY domain_id, start",
-        [*status_params, *params],
+        f"INSERT INTO {rollup} ({INSERT_COLUMNS}) WITH x AS ("
+        f"SELECT p.domain_id, date_bin('{FIVE_MINUTES} seconds', x.minute, TIMESTAMPTZ 'epoch') AS start, x.* "
+        f"FROM {_source(FIVE)}), sums AS ("
+        f"SELECT x.domain_id, x.start, SUM(x.flux) AS flux, SUM(x.pv) AS pv, {status} AS status "
+        "FROM x GROUP BY x.domain_id, x.start), blocks AS ("
+        f"SELECT s.domain_id, s.start, string_agg(COALESCE({minute_sql('x')}, %s), ''::bytea ORDER BY k) AS minutes "
+        f"FROM sums s CROSS JOIN generate_series(0, {MINUTES - 1}) k "
+        "LEFT JOIN x ON x.domain_id = s.domain_id AND x.minute = s.start + k * INTERVAL '1 minute' "
+        "GROUP BY s.domain_id, s.start) "
+        f"SELECT s.domain_id, '{FIVE}', s.start, s.flux, s.pv, s.flux, s.pv, ''::bytea, ''::bytea, b.minutes, s.status "
+        "FROM sums s JOIN blocks b ON b.domain_id = s.domain_id AND b.start = s.start ORDER BY s.domain_id, s.start",
+        [*params, *status_params, bytes(BLOCK.size // MINUTES)],
     )
     return cursor.rowcount
 
@@ -146,7 +154,7 @@ def _insert_hour(cursor, params: list, codes: list[str]) -> int:
         f"MAX(x.peak_flux_5m) AS peak_flux, MAX(x.peak_pv_5m) AS peak_pv, {status} AS status "
         f"FROM x GROUP BY x.domain_id, x.first), slots AS ({_packed_slots()}) "
         f"SELECT t.domain_id, '{HOUR}', to_timestamp(t.first), t.flux, t.pv, t.peak_flux, t.peak_pv, "
-        "s.flux, s.pv, t.status FROM sums t JOIN slots s ON s.domain_id = t.domain_id AND s.first = t.first "
+        "s.flux, s.pv, ''::bytea, t.status FROM sums t JOIN slots s ON s.domain_id = t.domain_id AND s.first = t.first "
         "ORDER BY t.domain_id, t.first",
         [*params, *status_params],
     )
@@ -160,7 +168,7 @@ def _insert_day(cursor, params: list, codes: list[str]) -> int:
     cursor.execute(
         f"INSERT INTO {rollup} ({INSERT_COLUMNS}) "
         f"SELECT p.domain_id, '{DAY}', to_timestamp(p.first), SUM(x.flux), SUM(x.pv), MAX(x.peak_flux_5m), "
-        f"MAX(x.peak_pv_5m), ''::bytea, ''::bytea, {status} FROM {_source(DAY)} "
+        f"MAX(x.peak_pv_5m), ''::bytea, ''::bytea, ''::bytea, {status} FROM {_source(DAY)} "
         "GROUP BY p.domain_id, p.first ORDER BY p.domain_id, p.first",
         [*status_params, *params],
     )

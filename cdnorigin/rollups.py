@@ -25,7 +25,7 @@ buckets of the same hour cannot each write an hour computed without the other's 
 
 import json
 import struct
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 
@@ -36,7 +36,8 @@ from django.db.models import Q
 from cdnorigin import bulk, rollup_sql
 from cdnorigin.bulk import int_array
 from cdnorigin.dirty import FIVE_MINUTES, five_minute_floor
-from cdnorigin.models import DirtyOriginBucket, Domain, Interval, OriginRollup, OriginSample
+from cdnorigin.minute_blocks import minute_values, pack_minutes
+from cdnorigin.models import CLASS_FIELDS, DirtyOriginBucket, Domain, Interval, OriginRollup, OriginSample
 from cdnorigin.periods import floor, local_zone, next_start
 from config.faults import rollup_pause
 
@@ -54,6 +55,7 @@ INSERT_COLUMNS = (
     "peak_pv_5m",
     "five_minute_flux",
     "five_minute_pv",
+    "minutes",
     "status",
 )
 ROLLUP_FIELDS = ("domain_id", "start", "flux", "pv", "peak_flux_5m", "peak_pv_5m", "status")
@@ -94,6 +96,7 @@ def _row(
     status,
     slots_flux: bytes = NO_SLOTS,
     slots_pv: bytes = NO_SLOTS,
+    minutes: bytes = NO_SLOTS,
 ) -> dict:
     codes = {str(code): int(count) for code, count in sorted(status.items(), key=lambda item: int(item[0])) if count}
     return {
@@ -107,6 +110,7 @@ def _row(
         "status": codes,
         "five_minute_flux": slots_flux,
         "five_minute_pv": slots_pv,
+        "minutes": minutes,
     }
 
 
@@ -127,16 +131,24 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[offset : offset + size]
 
 
+def _epoch_expression() -> str:
+    """SQL for the Unix second of `s.minute`."""
+    if connection.vendor == "postgresql":
+        return "FLOOR(EXTRACT(EPOCH FROM s.minute))::bigint"
+    return "CAST(STRFTIME('%%s', s.minute) AS INTEGER)"
+
+
 def _status_codes_expression() -> str:
     """A table function of `s.status` yielding (key, value) rows: its codes and counts."""
     return "jsonb_each_text(s.status)" if connection.vendor == "postgresql" else "json_each(s.status)"
 
 
-def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]]) -> list[dict]:
+def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]], with_minutes: bool = True) -> list[dict]:
     """5-minute rows of the minute rows in (domain_id, start, end) ranges (bucket-aligned), ordered.
 
     Two statements per chunk of ranges: flux and pv sums, and the status sums by code over the
-    samples' status objects expanded by the database (`jsonb_each_text` / `json_each`).
+    samples' status objects expanded by the database (`jsonb_each_text` / `json_each`); with
+    `with_minutes` a third reads each minute for the rows' `minutes` (see cdnorigin.minute_blocks).
     """
     adapt = connection.ops.adapt_datetimefield_value
     samples = connection.ops.quote_name(OriginSample._meta.db_table)
@@ -144,6 +156,7 @@ def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]]) -> list[dict]
     codes = _status_codes_expression()
     count = "CAST(e.value AS bigint)"
     sums: dict[tuple[int, int], list] = {}
+    minutes: dict[tuple[int, int], dict[int, tuple[int, ...]]] = defaultdict(dict)
     with connection.cursor() as cursor:
         for chunk in _chunks(ranges, RANGES_PER_QUERY):
             where = " OR ".join(["(s.domain_id = %s AND s.minute >= %s AND s.minute < %s)"] * len(chunk))
@@ -162,8 +175,28 @@ def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]]) -> list[dict]
             )
             for domain_id, start, code, total in cursor.fetchall():
                 sums[(domain_id, int(start))][2][code] = int(total)
+            if with_minutes:
+                cursor.execute(
+                    f"SELECT s.domain_id, {_epoch_expression()}, s.flux, s.pv, "
+                    f"{', '.join(f's.{name}' for name in CLASS_FIELDS)} FROM {samples} s WHERE {where}",
+                    params,
+                )
+                for domain_id, at, flux, pv, *classes in cursor.fetchall():
+                    at = int(at)
+                    start = at - at % FIVE_MINUTES
+                    minutes[(domain_id, start)][(at - start) // 60] = minute_values(flux, pv, classes)
     return [
-        _row(domain_id, FIVE, start, flux, pv, flux, pv, status)
+        _row(
+            domain_id,
+            FIVE,
+            start,
+            flux,
+            pv,
+            flux,
+            pv,
+            status,
+            minutes=pack_minutes(minutes[(domain_id, start)]) if with_minutes else NO_SLOTS,
+        )
         for (domain_id, start), (flux, pv, status) in sorted(sums.items())
     ]
 
@@ -178,7 +211,7 @@ def compute_five_minute_rows(domain_ids: Iterable[int], start: datetime, end: da
     stop = _utc(-(-_ts(end) // FIVE_MINUTES) * FIVE_MINUTES)
     if stop <= first:
         return []
-    return _raw_five_minute([(domain_id, first, stop) for domain_id in sorted(set(domain_ids))])
+    return _raw_five_minute([(domain_id, first, stop) for domain_id in sorted(set(domain_ids))], with_minutes=False)
 
 
 # --- lower level -> hour and day ----------------------------------------------------------------
