@@ -11,6 +11,7 @@ On PostgreSQL, flux and pv answers read the rollups as one row of arrays per dom
 
 from collections import defaultdict
 from datetime import UTC, datetime
+from operator import itemgetter
 
 import psycopg
 from django.db import connection
@@ -271,7 +272,37 @@ def _rollup_arrays(
     # would have PostgreSQL hex-encode every packed byte and psycopg parse it back.
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, binary=True)
-        return cursor.fetchall()
+        return [_in_start_order(row, len(columns), slot_column is not None) for row in cursor.fetchall()]
+
+
+def _in_start_order(row: tuple, columns: int, slotted: bool) -> tuple:
+    """A row of `_rollup_arrays` with its arrays (and packed values) in the order of their starts.
+
+    The aggregates hand rows over in heap order, and every recompute of a period moves its row (a
+    delete and an insert), so a live table is seldom in start order; sorted here with one C-level
+    gather per array, the readers take their whole-array paths again (on 31 days x 50 domains of
+    shuffled hour rows the answer took 62 ms instead of ~35 without this).
+    """
+    domain_id, starts, *arrays = row
+    if starts == sorted(starts):
+        return row
+    order = sorted(range(len(starts)), key=starts.__getitem__)
+    gather = itemgetter(*order) if len(order) > 1 else (lambda values: (values[0],))
+    ordered = [list(gather(array)) for array in arrays[:columns]]
+    if slotted:
+        unfilled, packed = arrays[columns:]
+        if packed:
+            # The packed values are the filled rows', in the rows' order: their pieces by start.
+            width = SLOT_STRUCT.size
+            pieces = [packed[at : at + width] for at in range(0, len(packed), width)]
+            filled = starts
+            if unfilled:
+                missing = set(unfilled)
+                filled = [start for start in starts if start not in missing]
+            by_start = sorted(range(len(filled)), key=filled.__getitem__)
+            packed = b"".join(itemgetter(*by_start)(pieces)) if len(pieces) > 1 else packed
+        ordered += [sorted(unfilled) if unfilled else unfilled, packed]
+    return (domain_id, list(gather(starts)), *ordered)
 
 
 def _runs(starts: list[int]) -> list[tuple[int, int]]:

@@ -162,3 +162,28 @@ def test_the_array_reader_answers_as_the_row_reader_does(settings, monkeypatch, 
             patched.setattr(selectors, "_reads_arrays", lambda with_status: False)
             by_rows = describe_origin_data(params, None, now=now)
         assert describe_origin_data(params, None, now=now) == by_rows
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rollup_arrays_in_heap_order_are_put_in_start_order_with_their_packed_values(seed):
+    """Rows arrive in heap order (recomputes move them); each array, the unfilled starts and the packed
+    pieces of the filled rows follow their starts into start order, so the whole-array paths apply."""
+    rng = random.Random(seed)
+    starts = [3600 * n for n in range(rng.randint(1, 30))]
+    unfilled = sorted(rng.sample(starts, rng.randint(0, len(starts) // 3)))
+    flux = {start: rng.randrange(10**12) for start in starts}
+    packed = {start: struct.pack("<12q", *(rng.randrange(10**9) for _ in range(12))) for start in starts}
+    heap = starts[:]
+    rng.shuffle(heap)
+    row = (
+        7,
+        heap,
+        [flux[start] for start in heap],
+        [start for start in heap if start in unfilled] or None,
+        b"".join(packed[start] for start in heap if start not in unfilled) or None,
+    )
+    domain_id, got_starts, got_flux, got_unfilled, got_packed = selectors._in_start_order(row, 1, True)
+    assert (domain_id, got_starts, got_flux) == (7, starts, [flux[start] for start in starts])
+    assert (got_unfilled or []) == unfilled
+    assert (got_packed or b"") == b"".join(packed[start] for start in starts if start not in unfilled)
+    assert selectors._in_start_order((7, starts, [1] * len(starts)), 1, False)[1] == starts
