@@ -87,7 +87,7 @@ class OriginSample(models.Model):
     one upsert and the reads an index range.
     """
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="samples")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="samples", db_index=False)
     minute = models.DateTimeField()
     flux = models.BigIntegerField(validators=[MinValueValidator(0)], help_text="bytes")
     pv = models.BigIntegerField(validators=[MinValueValidator(0)], help_text="requests")
@@ -151,7 +151,7 @@ class OriginRollup(models.Model):
     answers read 288 rows a domain and day instead of 1,440 samples.
     """
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="+")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="+", db_index=False)
     interval = models.CharField(max_length=8, choices=Interval.choices)
     start = models.DateTimeField()
     flux = models.BigIntegerField(default=0)
