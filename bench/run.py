@@ -27,6 +27,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/insights_bench"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/13"
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Target:
     max_p50_ms: float | None = None
     min_ratio: float | None = None
     max_ratio: float | None = None
-    min_rate: float | None = None  # rows per second at the p50
+    min_rate: float | None = None  # rows per second: the scenario's own rate if it gives one, else at the p50
     max_mb: float | None = None
 
     def describe(self, full: bool) -> str:
@@ -88,7 +89,8 @@ class Target:
             if self.max_p50_ms is not None:
                 checks.append(result["p50_ms"] <= self.max_p50_ms)
             if self.min_rate is not None:
-                checks.append(result["rows"] / (result["p50_ms"] / 1000) >= self.min_rate)
+                rate = result.get("rate") or result["rows"] / (result["p50_ms"] / 1000)
+                checks.append(rate >= self.min_rate)
             if self.max_mb is not None:
                 checks.append(result["p50_ms"] <= self.max_mb)
         return all(checks)
@@ -102,7 +104,15 @@ class Bench:
     results: list[dict] = field(default_factory=list)
 
     def record(
-        self, name: str, rows: int, samples_ms: list[float], baseline_ms: float | None, ratio, target: Target, detail=""
+        self,
+        name: str,
+        rows: int,
+        samples_ms: list[float],
+        baseline_ms: float | None,
+        ratio,
+        target: Target,
+        detail="",
+        rate: float | None = None,
     ):
         p50 = statistics.median(samples_ms)
         p95 = percentile(samples_ms, 95)
@@ -119,7 +129,7 @@ class Bench:
             "meets_target": False,
             "detail": detail,
         }
-        result["meets_target"] = target.met({**result, "ratio": ratio, "p50_ms": p50}, self.full)
+        result["meets_target"] = target.met({**result, "ratio": ratio, "p50_ms": p50, "rate": rate}, self.full)
         self.results.append(result)
         print(
             f"  {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, baseline {baseline_ms or 0:.1f} ms, "
@@ -409,13 +419,77 @@ def cdn_phase(bench: Bench, server, token: str, ak: str, sk: str) -> None:
             copy_ms.append(copied.seconds * 1000)
     rate = len(items) / (statistics.median(http_ms) / 1000)
     bench.record(
-        f"ingest origin-samples over HTTP, batches of {len(items):,}",
+        f"ingest origin-samples over HTTP, batches of {len(items):,}, one request (rollups inline)",
         len(items),
         http_ms,
         statistics.median(copy_ms),
         None,
-        Target(min_rate=50_000, min_ratio=0.2),
+        Target(min_ratio=0.2),
         detail=f"{rate:,.0f} samples/s; COPY {len(items) / statistics.median(copy_ms) * 1000:,.0f} samples/s",
+    )
+    sustained_ingest(bench, token, names, by_name, today + timedelta(days=40), per_batch)
+
+
+def sustained_ingest(bench: Bench, token: str, names: list[str], by_name: dict, first: datetime, per_batch: int):
+    """Batches posted back to back to a server whose rollups are recomputed by a Celery worker, as in
+    production, timed until the worker has caught up (no dirty bucket left): samples/s sustained.
+
+    The broker is BENCH_BROKER_URL (default Redis database 13 on 127.0.0.1; it is emptied first), the
+    queue one of the harness's own.
+    """
+    import redis
+
+    from bench import data
+    from bench.server import Server, Worker
+    from cdnorigin.models import DirtyOriginBucket
+
+    broker = os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER_URL)
+    try:
+        redis.Redis.from_url(broker).flushdb()
+    except redis.RedisError as exc:
+        sys.exit(f"the sustained-ingest scenario needs Redis at {broker} (BENCH_BROKER_URL): {exc}")
+    env = {**os.environ, "CELERY_BROKER_URL": broker, "CELERY_TASK_DEFAULT_QUEUE": f"insights-bench-{os.getpid()}"}
+
+    def drained(deadline_s: float = 300) -> None:
+        deadline = time.monotonic() + deadline_s
+        while DirtyOriginBucket.objects.exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not catch up within 300 s; see bench/worker.log")
+            time.sleep(0.005)
+
+    batches = [
+        data.sample_items(names, first + timedelta(minutes=n * per_batch), per_batch, seed=300 + n)
+        for n in range(bench.repeat + 2)
+    ]
+    with Worker(env), Server(env, log="server-sustained.log") as server:
+        for items in batches[:2]:  # warm-up: both processes connected and their code paths loaded
+            server.post_json("/api/v1/cdn/origin-samples/", token, items)
+        drained()
+        request_ms = []
+        began = time.perf_counter()
+        for items in batches[2:]:
+            sent = time.perf_counter()
+            server.post_json("/api/v1/cdn/origin-samples/", token, items)
+            request_ms.append((time.perf_counter() - sent) * 1000)
+        drained()
+        total_s = time.perf_counter() - began
+    copy_ms = []
+    for items in batches[2:]:
+        moved = [dict(item, timestamp=item["timestamp"] + 20 * 86400) for item in items]
+        copy_ms.append(data.copy_sample_items(by_name, moved).seconds * 1000)
+    samples = sum(len(items) for items in batches[2:])
+    rate = samples / total_s
+    copy_rate = len(batches[2]) / (statistics.median(copy_ms) / 1000)
+    bench.record(
+        f"ingest origin-samples over HTTP, {len(batches) - 2} batches of {len(batches[2]):,} back to back, "
+        "rollups on a Celery worker (sustained)",
+        len(batches[2]),
+        request_ms,
+        statistics.median(copy_ms),
+        rate / copy_rate,
+        Target(min_rate=50_000, min_ratio=0.2),
+        detail=f"{rate:,.0f} samples/s until the rollups caught up ({total_s:.2f} s); COPY {copy_rate:,.0f} samples/s",
+        rate=rate,
     )
 
 

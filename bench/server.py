@@ -1,6 +1,7 @@
-"""The server under test: gunicorn started by the harness, plain HTTP requests to it, its peak memory.
+"""The server under test: gunicorn started by the harness, plain HTTP requests to it, its peak memory;
+and, for the sustained-ingest scenario, a Celery worker beside it.
 
-The server is started in its own process group and always stopped (context manager), also when a
+Both are started in their own process groups and always stopped (context managers), also when a
 scenario fails or the harness is interrupted.
 """
 
@@ -35,13 +36,13 @@ def _free_port() -> int:
 class Server:
     """gunicorn serving config.wsgi against the benchmark database."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2):
+    def __init__(self, env: dict[str, str], workers: int = 2, log: str = "server.log"):
         self.port = _free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.env = env
         self.workers = workers
         self.process: subprocess.Popen | None = None
-        self.log = open(ROOT / "bench" / "server.log", "w")  # noqa: SIM115 (closed in stop)
+        self.log = open(ROOT / "bench" / log, "w")  # noqa: SIM115 (closed in stop)
 
     def __enter__(self) -> "Server":
         self.start()
@@ -78,15 +79,7 @@ class Server:
         raise RuntimeError("gunicorn did not answer within 60 s; see bench/server.log")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-            except ProcessLookupError:
-                pass
+        _stop_group(self.process)
         self.process = None
         self.log.close()
 
@@ -150,6 +143,50 @@ class Server:
         if status != 200:
             raise RuntimeError(f"DescribeCdnOriginData answered {status}: {answer['ResponseMetadata'].get('Error')}")
         return answer["Result"]
+
+
+class Worker:
+    """`celery -A config worker` (one process, as a small production worker) on `env`'s broker and queue."""
+
+    def __init__(self, env: dict[str, str], log: str = "worker.log"):
+        self.env = env
+        self.process: subprocess.Popen | None = None
+        self.log_path = ROOT / "bench" / log
+
+    def __enter__(self) -> "Worker":
+        celery = Path(sys.executable).with_name("celery")
+        command = [str(celery), "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO"]
+        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited with {self.process.returncode}; see {self.log_path}")
+            if " ready." in self.log_path.read_text():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"the Celery worker was not ready within 60 s; see {self.log_path}")
+
+    def __exit__(self, *exc) -> None:
+        _stop_group(self.process)
+        self.process = None
+
+
+def _stop_group(process: subprocess.Popen | None) -> None:
+    """SIGTERM to the process group, SIGKILL after 20 s."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
 
 
 def now_utc() -> datetime:
