@@ -17,7 +17,20 @@ from cdnorigin.models import DirtyOriginBucket
 from config.tasking import enqueue_after_commit
 
 FIVE_MINUTES = 300
+# Marked buckets this close are read from raw rows as one range (the clean ones in between are read too).
+RUN_GAP = 3600
 logger = logging.getLogger(__name__)
+
+
+def bucket_runs(starts: list[int]) -> list[tuple[int, int]]:
+    """Sorted bucket starts (Unix seconds) as [first, last + 5 min) ranges, split at gaps wider than RUN_GAP."""
+    runs: list[list[int]] = []
+    for start in starts:
+        if runs and start - runs[-1][1] <= RUN_GAP:
+            runs[-1][1] = start + FIVE_MINUTES
+        else:
+            runs.append([start, start + FIVE_MINUTES])
+    return [(first, stop) for first, stop in runs]
 
 
 def five_minute_floor(dt: datetime) -> datetime:

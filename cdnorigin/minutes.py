@@ -15,7 +15,7 @@ import psycopg
 from django.db import connection
 from django.db.models import Q
 
-from .dirty import FIVE_MINUTES, dirty_buckets
+from .dirty import FIVE_MINUTES, bucket_runs, dirty_buckets
 from .minute_blocks import BLOCK, MINUTES, WIDTH, minute_values
 from .models import CLASS_FIELDS, OriginRollup, OriginSample
 from .periods import Periods
@@ -23,8 +23,6 @@ from .series import CHUNK, EpochSeconds, Series, in_scope
 
 # The x00 code each class sum of a status_all answer is filed under, and its place in a minute.
 CLASSES = ((200, 3), (300, 4), (400, 5), (500, 6))
-# Minute rows of buckets this close are read in one range.
-RAW_GAP = 3600
 RANGES_PER_QUERY = 150
 
 
@@ -262,7 +260,7 @@ def _patch_from_minute_rows(
         for start in starts:
             slot = (start - first) // FIVE_MINUTES
             buffer[slot * BLOCK.size : (slot + 1) * BLOCK.size] = bytes(BLOCK.size)
-        ranges += [(domain_id, lo, hi) for lo, hi in _runs(sorted(starts))]
+        ranges += [(domain_id, lo, hi) for lo, hi in bucket_runs(sorted(starts))]
     minute = struct.Struct(f">{WIDTH}q")
     for chunk in range(0, len(ranges), RANGES_PER_QUERY):
         condition = Q()
@@ -276,18 +274,6 @@ def _patch_from_minute_rows(
             if bucket in raw[domain_id]:
                 offset = (at - first) // 60 * minute.size
                 minute.pack_into(buffers[domain_id], offset, *minute_values(flux, pv, classes))
-
-
-def _runs(starts: list[int]) -> list[tuple[int, int]]:
-    """Sorted bucket starts as [first, last + 5 min) ranges, split at gaps wider than RAW_GAP (the
-    buckets in between are read too, and left alone)."""
-    runs: list[list[int]] = []
-    for start in starts:
-        if runs and start - runs[-1][1] <= RAW_GAP:
-            runs[-1][1] = start + FIVE_MINUTES
-        else:
-            runs.append([start, start + FIVE_MINUTES])
-    return [(lo, hi) for lo, hi in runs]
 
 
 def _utc(seconds: int) -> datetime:

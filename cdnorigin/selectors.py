@@ -17,7 +17,7 @@ import psycopg
 from django.db import connection
 from django.utils import timezone
 
-from .dirty import dirty_buckets
+from .dirty import bucket_runs, dirty_buckets
 from .errors import VolcError
 from .minutes import minute_series
 from .models import Domain, OriginRollup
@@ -30,8 +30,6 @@ from .series import CHUNK, EMPTY_SLOTS, EpochSeconds, Series, Slots, column_sums
 TOTAL_NAME = "total"
 RATES = ("bandwidth", "qps")  # metrics answered as per-second floats; the others are integer sums
 STATUS_CLASSES = (2, 3, 4, 5)
-# Dirty 5-minute buckets closer than this are read from minute rows in one query.
-DIRTY_RUN_GAP = 3600
 # OriginRollup columns and the Series list each fills.
 SERIES_COLUMNS = {"flux": "flux", "pv": "pv", "peak_flux_5m": "peak_flux", "peak_pv_5m": "peak_pv"}
 
@@ -305,23 +303,12 @@ def _in_start_order(row: tuple, columns: int, slotted: bool) -> tuple:
     return (domain_id, list(gather(starts)), *ordered)
 
 
-def _runs(starts: list[int]) -> list[tuple[int, int]]:
-    """Sorted bucket starts grouped into [first, last + 5 min) runs, split at gaps wider than DIRTY_RUN_GAP."""
-    runs = []
-    for start in starts:
-        if runs and start - runs[-1][1] <= DIRTY_RUN_GAP:
-            runs[-1][1] = start + FIVE_MINUTES
-        else:
-            runs.append([start, start + FIVE_MINUTES])
-    return [tuple(run) for run in runs]
-
-
 def _raw_five_minute_values(dirty: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int, dict]]:
     """Raw 5-minute sums of the dirty buckets, zero where the minute rows are gone."""
     values = {pair: (0, 0, {}) for pair in dirty}
     if not dirty:
         return values
-    for first, stop in _runs(sorted({start for _, start in dirty})):
+    for first, stop in bucket_runs(sorted({start for _, start in dirty})):
         domain_ids = sorted({domain_id for domain_id, start in dirty if first <= start < stop})
         for row in compute_five_minute_rows(domain_ids, _utc(first), _utc(stop)):
             pair = (row["domain_id"], _ts(row["start"]))
