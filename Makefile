@@ -39,7 +39,8 @@ serve: migrate
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks against PostgreSQL (bench/run.py): scaled down by default, `make bench FULL=1` for full sizes.
+# Benchmarks against PostgreSQL and, for the sustained-ingest scenario, a Celery worker on Redis (bench/run.py;
+# BENCH_BROKER_URL, default redis://127.0.0.1:6379/13): scaled down by default, `make bench FULL=1` for full sizes.
 # Not part of CI. The database is emptied: it must be a dedicated one (name containing "bench").
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/insights_bench
 bench: $(STAMP)

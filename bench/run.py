@@ -581,9 +581,13 @@ dedicated PostgreSQL database (`DATABASE_URL`, default `postgres://postgres@127.
 tables are emptied), builds the rollups with the project's own rebuild, starts gunicorn (2 workers) and times 20
 requests per scenario through HTTP. Every answer is checked equal to the same answer computed by one SQL statement
 over the raw tables (the baseline). ratio = baseline / p50 (for ingest the baseline is COPY of the same rows, so
-0.2 means a fifth of COPY's speed); for freshness and scaling it is p50(large) / p50(small). Rollup recomputes run
-inline (no broker), inside the measured ingest requests. Scaled-down runs judge the ratio targets only where a
-scenario has one. `make bench BENCH_ARGS=--readme` puts its table here; results: `bench/results.json`.
+0.2 means a fifth of COPY's speed); for freshness and scaling it is p50(large) / p50(small). The harness runs
+without a broker, so rollup recomputes run inline, inside the measured requests, except in the sustained-ingest
+scenario: there a second gunicorn and a real Celery worker share a Redis broker (`BENCH_BROKER_URL`, default
+`redis://127.0.0.1:6379/13`, emptied first), as in production, and 20 batches posted back to back are timed until
+the worker has recomputed every bucket they dirtied. Scaled-down runs judge the ratio targets only where a
+scenario has one. `make bench BENCH_ARGS=--readme` puts its table here; results: `bench/results.json` (it holds
+the last full run).
 """
 
 
