@@ -8,7 +8,8 @@ bytes), zeros for a minute without a sample: 280 bytes. The row is rolled from e
 minute rows in the same statement as its sums, so it is never staler than they are; a day is then
 288 rows a domain, one byte string each, and a 1-minute series a strided slice of one unpack.
 
-Written by `cdnorigin.rollups` (and `cdnorigin.rollup_sql`), read by `cdnorigin.minutes`.
+Written by `cdnorigin.rollups` (and `cdnorigin.rollup_sql`, which packs MINUTE_FIELDS in this order),
+read by `cdnorigin.minutes`.
 """
 
 import struct
@@ -33,10 +34,3 @@ def pack_minutes(minutes: dict[int, tuple[int, ...]]) -> bytes:
     for offset, values in minutes.items():
         cells[offset * WIDTH : (offset + 1) * WIDTH] = values
     return BLOCK.pack(*cells)
-
-
-def minute_sql(alias: str) -> str:
-    """SQL for one minute's block piece from the sample row `alias` (its flux, pv and class sums)."""
-    classes = [f"{alias}.status_{klass}xx" for klass in range(1, 6)]
-    values = [f"{alias}.flux", f"{alias}.pv", " + ".join(classes), *classes[1:]]
-    return " || ".join(f"int8send({value})" for value in values)

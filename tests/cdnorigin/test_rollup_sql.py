@@ -1,7 +1,7 @@
-"""The set-based recompute (PostgreSQL) writes exactly the rows of the portable Python path, which
-test_rollups.py checks against a slow recomputation from raw minute rows."""
+"""The set-based recompute and rebuild (PostgreSQL) write exactly the rows of the portable Python path,
+which test_rollups.py checks against a slow recomputation from raw minute rows."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,11 +10,18 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from cdnorigin import rollups
+from cdnorigin import rollup_sql, rollups
 from cdnorigin.ingest import replace_origin_samples
 from cdnorigin.models import DirtyOriginBucket, Domain, OriginRollup, OriginSample
 from cdnorigin.periods import floor
-from tests.cdnorigin.test_rollups import ANCHORS, as_items, assert_rollups_match, reset, samples_strategy
+from tests.cdnorigin.test_rollups import (
+    ANCHORS,
+    as_items,
+    assert_rollups_match,
+    local_anchor,
+    reset,
+    samples_strategy,
+)
 
 pytestmark = [
     pytest.mark.django_db,
@@ -139,3 +146,101 @@ def test_a_half_hour_dst_shift_falls_back_to_the_portable_path_and_stays_right(d
     )
     rollups.recompute_dirty()
     assert_rollups_match("Australia/Lord_Howe")
+
+
+# --- the codes each level sums by -----------------------------------------------------------------
+
+
+PRESENT = ["200", "304", "404"]
+
+
+@pytest.mark.parametrize(
+    ("known", "kept"),
+    [
+        ([], PRESENT),  # none known yet: looked up
+        (["200"], PRESENT),  # too few: found out, looked up, written again
+        (["200", "304", "404", "418", "599"], ["200", "304", "404", "418", "599"]),  # a few too many: kept
+        ([*PRESENT, *(str(code) for code in range(500, 510))], PRESENT),  # many too many: forgotten
+    ],
+)
+def test_codes_known_from_an_earlier_recompute_are_checked_not_trusted(known, kept, domains, monkeypatch):
+    base = int(datetime(2024, 5, 1, tzinfo=UTC).timestamp())
+    replace_origin_samples(
+        [
+            {"domain": "a.example.com", "timestamp": base, "flux": 5, "pv": 3, "status": {"200": 1, "404": 2}},
+            {"domain": "b.example.com", "timestamp": base + 3600, "flux": 7, "pv": 1, "status": {"304": 1}},
+        ]
+    )
+    for level in (rollups.FIVE, rollups.HOUR, rollups.DAY):
+        monkeypatch.setitem(rollup_sql._known_codes, level, known)
+    set_based, portable, counts, portable_counts = both_ways(marked_pairs())
+    assert set_based == portable
+    assert counts == portable_counts == {"5min": 2, "hour": 2, "day": 2}
+    assert OriginRollup.objects.get(domain=domains[0], interval="day").status == {"200": 1, "404": 2}
+    assert rollup_sql._known_codes == {rollups.FIVE: kept, rollups.HOUR: kept, rollups.DAY: kept}
+
+
+# --- rebuild ---------------------------------------------------------------------------------------
+
+
+def marks() -> set[tuple]:
+    return set(DirtyOriginBucket.objects.values_list("domain_pk", "start"))
+
+
+def rebuild_both_ways(since) -> tuple[set, set, dict, dict]:
+    """`rebuild(since)` set-based and, from the same rollups and marks, portably; the rows and summaries."""
+    before, marked = snapshot(), marks()
+    summary = rollups.rebuild(since)
+    set_based, left = snapshot(), marks()
+    restore(before)
+    DirtyOriginBucket.objects.all().delete()
+    DirtyOriginBucket.objects.bulk_create(DirtyOriginBucket(domain_pk=d, start=s) for d, s in marked)
+    portable_summary = rollups.rebuild(since, portable=True)
+    assert left == marks()
+    return set_based, snapshot(), summary, portable_summary
+
+
+@pytest.mark.parametrize("zone_name", sorted(ANCHORS))
+@hypothesis_settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=samples_strategy,
+    second=samples_strategy,
+    since=st.none() | st.tuples(st.integers(0, 1), st.integers(-1, 1)),
+)
+def test_set_based_rebuild_writes_the_rows_of_the_portable_one(
+    zone_name, first, second, since, domains, settings, monkeypatch
+):
+    settings.INSIGHTS_TIME_ZONE = zone_name
+    monkeypatch.setattr(rollups, "REBUILD_SECONDS", 900)  # many statements a domain: their seams are tested
+    reset()
+    replace_origin_samples(as_items(zone_name, domains, first))
+    rollups.recompute_buckets(marked_pairs(), portable=True)
+    OriginRollup.objects.filter(id__in=OriginRollup.objects.order_by("id").values("id")[:3]).update(flux=-1)
+    replace_origin_samples(as_items(zone_name, domains, second))  # left marked: rebuild clears what it rewrites
+    day = None
+    if since is not None:
+        anchor, shift = since
+        day = datetime.fromtimestamp(local_anchor(zone_name, anchor), ZoneInfo(zone_name)).date()
+        day += timedelta(days=shift)
+
+    set_based, portable, summary, portable_summary = rebuild_both_ways(day)
+    assert set_based == portable
+    assert summary == portable_summary
+    if day is None:
+        assert_rollups_match(zone_name)
+
+
+def test_rebuild_across_a_half_hour_dst_shift_rolls_that_domain_portably(domains, settings):
+    settings.INSIGHTS_TIME_ZONE = "Australia/Lord_Howe"
+    shift = int(datetime(2024, 10, 5, 15, 30, tzinfo=UTC).timestamp())
+    replace_origin_samples(
+        [
+            {"domain": "a.example.com", "timestamp": shift + 60 * minute, "flux": minute + 90, "pv": 1}
+            for minute in range(-90, 90, 7)
+        ]
+        + [{"domain": "b.example.com", "timestamp": shift + 86400, "flux": 3, "pv": 1, "status": {"200": 1}}]
+    )
+    summary = rollups.rebuild()
+    assert_rollups_match("Australia/Lord_Howe")
+    assert summary["marks_cleared"] > 0
+    assert not DirtyOriginBucket.objects.exists()
