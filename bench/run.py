@@ -586,8 +586,8 @@ without a broker, so rollup recomputes run inline, inside the measured requests,
 scenario: there a second gunicorn and a real Celery worker share a Redis broker (`BENCH_BROKER_URL`, default
 `redis://127.0.0.1:6379/13`, emptied first), as in production, and 20 batches posted back to back are timed until
 the worker has recomputed every bucket they dirtied. Scaled-down runs judge the ratio targets only where a
-scenario has one. `make bench BENCH_ARGS=--readme` puts its table here; results: `bench/results.json` (it holds
-the last full run).
+scenario has one. `make bench BENCH_ARGS=--readme` puts its table here; every complete run writes
+`bench/results.json`, committed from the full run below.
 """
 
 
