@@ -76,6 +76,7 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.2)
+        _stop_group(self.process)  # __exit__ does not run when __enter__ raises
         raise RuntimeError("gunicorn did not answer within 60 s; see bench/server.log")
 
     def stop(self) -> None:
@@ -168,6 +169,7 @@ class Worker:
             if " ready." in self.log_path.read_text():
                 return self
             time.sleep(0.2)
+        _stop_group(self.process)  # __exit__ does not run when __enter__ raises
         raise RuntimeError(f"the Celery worker was not ready within 60 s; see {self.log_path}")
 
     def __exit__(self, *exc) -> None:
