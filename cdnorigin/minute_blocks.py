@@ -15,8 +15,12 @@ read by `cdnorigin.minutes`.
 import struct
 from collections.abc import Iterable
 
+from cdnorigin.models import CLASS_FIELDS
+
 # What a minute holds, in this order: flux, pv, every status code, then the 2xx..5xx class sums.
 MINUTE_FIELDS = ("flux", "pv", "status_all", "status_2xx", "status_3xx", "status_4xx", "status_5xx")
+# Each of them as SQL over a sample row's columns (what `minute_values` computes in Python).
+MINUTE_SQL = {name: name for name in MINUTE_FIELDS} | {"status_all": " + ".join(CLASS_FIELDS)}
 WIDTH = len(MINUTE_FIELDS)
 MINUTES = 5  # a 5-minute bucket's
 BLOCK = struct.Struct(f">{MINUTES * WIDTH}q")

@@ -11,19 +11,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from operator import itemgetter
 
-import psycopg
 from django.db import connection
-from django.db.models import Q
 
 from .dirty import FIVE_MINUTES, bucket_runs, dirty_buckets
-from .minute_blocks import BLOCK, MINUTES, WIDTH, minute_values
-from .models import CLASS_FIELDS, OriginRollup, OriginSample
+from .minute_blocks import BLOCK, MINUTES, WIDTH
+from .models import OriginRollup, OriginSample
 from .periods import Periods
-from .series import CHUNK, EpochSeconds, Series, in_scope
+from .rollups import sample_minutes
+from .series import CHUNK, EpochSeconds, Series, binary_rows, in_scope
 
 # The x00 code each class sum of a status_all answer is filed under, and its place in a minute.
 CLASSES = ((200, 3), (300, 4), (400, 5), (500, 6))
-RANGES_PER_QUERY = 150
 
 
 def minute_series(
@@ -104,22 +102,12 @@ BY_MINUTE = "ORDER BY s.minute"
 def _code_arrays(scope: list[int] | None, first: datetime, end: datetime, base: int) -> list[tuple]:
     """PostgreSQL: per domain and code, the minute indexes and counts as two arrays."""
     where, params = _scope_sql(scope, first, end, base)
-    return _binary_rows(
+    return binary_rows(
         f"SELECT s.domain_id, e.key::int4, array_agg({MINUTE_INDEX} {BY_MINUTE}), "
         f"array_agg(e.value::int8 {BY_MINUTE}) "
         f"FROM {_samples()} s, jsonb_each_text(s.status) e WHERE {where} GROUP BY s.domain_id, e.key",
         params,
     )
-
-
-def _binary_rows(sql: str, params: list) -> list[tuple]:
-    """All rows of `sql` through a binary-format cursor of the same connection (and transaction), as
-    `selectors._rollup_arrays` reads: psycopg parses binary arrays in C, where PostgreSQL writing and
-    psycopg parsing some 400 k numbers as text cost more than aggregating them."""
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
-        return cursor.fetchall()
 
 
 def _samples() -> str:
@@ -138,10 +126,11 @@ def _block_series(ids: list[int], scope: list[int] | None, periods: Periods, cla
     for domain_id, start in dirty_buckets(scope, _utc(first), _utc(end)):
         if domain_id in wanted:
             raw[domain_id].add(int(start.timestamp()))
+    grid = list(range(first, end, FIVE_MINUTES))
     buffers: dict[int, bytes | bytearray] = {}
     for domain_id, starts, lengths, packed in _block_rows(scope, first, end):
         if domain_id in wanted:
-            buffers[domain_id] = _lay_out(starts, lengths, packed, first, buckets, raw[domain_id])
+            buffers[domain_id] = _lay_out(starts, lengths, packed, grid, raw[domain_id])
     _patch_from_minute_rows(buffers, raw, first, buckets)
     skip = (periods.first - first) // 60
     layout = struct.Struct(f">{buckets * MINUTES * WIDTH}q")
@@ -149,11 +138,11 @@ def _block_series(ids: list[int], scope: list[int] | None, periods: Periods, cla
     for domain_id in ids:
         target = series[domain_id] = Series.zeros(size)
         buffer = buffers.get(domain_id)
-        if buffer is None:
-            continue
-        values = layout.unpack(buffer)
+        values = layout.unpack(buffer) if buffer is not None else None
 
         def field(index: int, values=values) -> list[int]:
+            if values is None:
+                return [0] * size
             return list(values[skip * WIDTH + index : (skip + size) * WIDTH : WIDTH])
 
         if classes:
@@ -161,28 +150,21 @@ def _block_series(ids: list[int], scope: list[int] | None, periods: Periods, cla
             target.status = {code: field(index) for code, index in CLASSES}
         else:
             target.flux, target.pv = field(0), field(1)
-    if classes:
-        for target in series.values():
-            if target.status_total is None:
-                target.status_total = [0] * size
-                target.status = {code: [0] * size for code, _ in CLASSES}
     return series
 
 
-def _lay_out(
-    starts: list[int], lengths: list[int], packed: bytes, first: int, buckets: int, raw: set[int]
-) -> bytes | bytearray:
-    """One domain's blocks (in the order of `starts`) on the grid of `buckets` buckets from `first`;
-    buckets whose row has no minutes yet join `raw`. A whole block for every bucket, in order (the
-    usual case; compared, never assumed): the string as it is."""
+def _lay_out(starts: list[int], lengths: list[int], packed: bytes, grid: list[int], raw: set[int]) -> bytes | bytearray:
+    """One domain's blocks (in the order of `starts`) on the `grid` of bucket starts; buckets whose row
+    has no minutes yet join `raw`. A whole block for every bucket, in order (the usual case; compared,
+    never assumed): the string as it is."""
     size = BLOCK.size
-    if len(packed) == buckets * size and starts == list(range(first, first + buckets * FIVE_MINUTES, FIVE_MINUTES)):
+    if len(packed) == len(grid) * size and starts == grid:
         return packed
-    buffer = bytearray(buckets * size)
+    buffer = bytearray(len(grid) * size)
     at = 0
     for start, length in zip(starts, lengths, strict=True):
         if length == size:
-            slot = (start - first) // FIVE_MINUTES
+            slot = (start - grid[0]) // FIVE_MINUTES
             buffer[slot * size : (slot + 1) * size] = packed[at : at + size]
         else:
             raw.add(start)
@@ -202,8 +184,8 @@ def _block_rows(scope: list[int] | None, first: int, end: int) -> list[tuple[int
 
 
 def _block_arrays(scope: list[int] | None, first: int, end: int) -> list[tuple]:
-    """PostgreSQL: one row per domain, its starts, block lengths and blocks concatenated in one order,
-    over a binary cursor (bytes arrive as they are, not hex-encoded)."""
+    """PostgreSQL: one row per domain, its starts, block lengths and blocks concatenated in one order
+    (binary: bytes arrive as they are, not hex-encoded)."""
     qn = connection.ops.quote_name
     column = qn("minutes")
     sql = (
@@ -217,11 +199,7 @@ def _block_arrays(scope: list[int] | None, first: int, end: int) -> list[tuple]:
         # A filter, not an index condition: one range of the (interval, start) index, as selectors do.
         sql += f" AND ({qn('domain_id')} = ANY(%s::int8[])) IS TRUE"
         params.append(scope)
-    sql += f" GROUP BY {qn('domain_id')}"
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
-        return cursor.fetchall()
+    return binary_rows(f"{sql} GROUP BY {qn('domain_id')}", params)
 
 
 def _block_lists(scope: list[int] | None, first: int, end: int) -> list[tuple]:
@@ -260,20 +238,11 @@ def _patch_from_minute_rows(
         for start in starts:
             slot = (start - first) // FIVE_MINUTES
             buffer[slot * BLOCK.size : (slot + 1) * BLOCK.size] = bytes(BLOCK.size)
-        ranges += [(domain_id, lo, hi) for lo, hi in bucket_runs(sorted(starts))]
+        ranges += [(domain_id, _utc(lo), _utc(hi)) for lo, hi in bucket_runs(sorted(starts))]
     minute = struct.Struct(f">{WIDTH}q")
-    for chunk in range(0, len(ranges), RANGES_PER_QUERY):
-        condition = Q()
-        for domain_id, lo, hi in ranges[chunk : chunk + RANGES_PER_QUERY]:
-            condition |= Q(domain_id=domain_id, minute__gte=_utc(lo), minute__lt=_utc(hi))
-        rows = OriginSample.objects.filter(condition).order_by()
-        for domain_id, at, flux, pv, *classes in rows.values_list(
-            "domain_id", EpochSeconds("minute"), "flux", "pv", *CLASS_FIELDS
-        ).iterator(CHUNK):
-            bucket = at - at % FIVE_MINUTES
-            if bucket in raw[domain_id]:
-                offset = (at - first) // 60 * minute.size
-                minute.pack_into(buffers[domain_id], offset, *minute_values(flux, pv, classes))
+    for domain_id, at, values in sample_minutes(ranges):
+        if at - at % FIVE_MINUTES in raw[domain_id]:
+            minute.pack_into(buffers[domain_id], (at - first) // 60 * minute.size, *values)
 
 
 def _utc(seconds: int) -> datetime:

@@ -19,8 +19,8 @@ from django.db import connection
 
 from cdnorigin.bulk import int_array
 from cdnorigin.dirty import FIVE_MINUTES
-from cdnorigin.minute_blocks import MINUTE_FIELDS, MINUTES
-from cdnorigin.models import CLASS_FIELDS, Interval, OriginRollup, OriginSample
+from cdnorigin.minute_blocks import MINUTE_FIELDS, MINUTE_SQL, MINUTES
+from cdnorigin.models import Interval, OriginRollup, OriginSample
 
 FIVE, HOUR, DAY = Interval.FIVE_MINUTES.value, Interval.HOUR.value, Interval.DAY.value
 SLOTS = 12
@@ -35,9 +35,6 @@ PERIODS = (
     "(SELECT domain_id, first, to_timestamp(first) AS first_at, to_timestamp(stop) AS stop_at "
     "FROM unnest(%s::int8[], %s::int8[], %s::int8[]) AS u(domain_id, first, stop)) p"
 )
-
-# A minute's values of the block (`MINUTE_FIELDS`) as SQL over a sample row.
-_MINUTE_VALUES = {name: name for name in MINUTE_FIELDS} | {"status_all": " + ".join(CLASS_FIELDS)}
 
 Period = tuple[int, int, int]  # domain_id, first second, end second (exclusive)
 
@@ -64,7 +61,7 @@ def _source(level: str) -> str:
     samples, rollup = _tables()
     if level == FIVE:
         elapsed = "(EXTRACT(EPOCH FROM minute)::int8 - p.first)"
-        values = ", ".join(f"{expression} AS {name}" for name, expression in _MINUTE_VALUES.items())
+        values = ", ".join(f"{expression} AS {name}" for name, expression in MINUTE_SQL.items())
         rows = (
             f"SELECT status, {values}, {elapsed} / {FIVE_MINUTES} AS bucket, "
             f"{elapsed} %% {FIVE_MINUTES} / 60 AS slot FROM {samples} "

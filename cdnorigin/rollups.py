@@ -26,7 +26,7 @@ buckets of the same hour cannot each write an hour computed without the other's 
 import json
 import struct
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time
 
 from django.core.exceptions import ImproperlyConfigured
@@ -119,13 +119,18 @@ def _row(
 # --- raw minute rows -> 5-minute sums -------------------------------------------------------------
 
 
+def _epoch_expression() -> str:
+    """SQL for the Unix second of `s.minute`."""
+    if connection.vendor == "postgresql":
+        return "FLOOR(EXTRACT(EPOCH FROM s.minute))::bigint"
+    if connection.vendor == "sqlite":
+        return "CAST(STRFTIME('%%s', s.minute) AS INTEGER)"
+    raise ImproperlyConfigured(f"origin rollups support SQLite and PostgreSQL, not {connection.vendor}")
+
+
 def _bucket_expression() -> str:
     """SQL for the Unix second starting the 5-minute bucket of `s.minute`."""
-    if connection.vendor == "postgresql":
-        return f"(FLOOR(EXTRACT(EPOCH FROM s.minute) / {FIVE_MINUTES}) * {FIVE_MINUTES})::bigint"
-    if connection.vendor == "sqlite":
-        return f"(CAST(STRFTIME('%%s', s.minute) AS INTEGER) / {FIVE_MINUTES}) * {FIVE_MINUTES}"
-    raise ImproperlyConfigured(f"origin rollups support SQLite and PostgreSQL, not {connection.vendor}")
+    return f"({_epoch_expression()} / {FIVE_MINUTES}) * {FIVE_MINUTES}"
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -133,43 +138,64 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[offset : offset + size]
 
 
-def _epoch_expression() -> str:
-    """SQL for the Unix second of `s.minute`."""
-    if connection.vendor == "postgresql":
-        return "FLOOR(EXTRACT(EPOCH FROM s.minute))::bigint"
-    return "CAST(STRFTIME('%%s', s.minute) AS INTEGER)"
-
-
 def _status_codes_expression() -> str:
     """A table function of `s.status` yielding (key, value) rows: its codes and counts."""
     return "jsonb_each_text(s.status)" if connection.vendor == "postgresql" else "json_each(s.status)"
 
 
+def _ranges_sql(chunk: list[tuple[int, datetime, datetime]]) -> tuple[str, list]:
+    """WHERE clause over minute rows `s` for (domain_id, start, end) ranges, and its parameters."""
+    adapt = connection.ops.adapt_datetimefield_value
+    where = " OR ".join(["(s.domain_id = %s AND s.minute >= %s AND s.minute < %s)"] * len(chunk))
+    return where, [value for domain_id, a, b in chunk for value in (domain_id, adapt(a), adapt(b))]
+
+
+def sample_minutes(ranges: list[tuple[int, datetime, datetime]]) -> Iterator[tuple[int, int, tuple[int, ...]]]:
+    """Each minute row in (domain_id, start, end) ranges, unordered: its domain_id, Unix second, and its
+    values as a 5-minute row's `minutes` hold them (`cdnorigin.minute_blocks.minute_values`)."""
+    samples = connection.ops.quote_name(OriginSample._meta.db_table)
+    columns = ", ".join(f"s.{name}" for name in ("flux", "pv", *CLASS_FIELDS))
+    with connection.cursor() as cursor:
+        for chunk in _chunks(ranges, RANGES_PER_QUERY):
+            where, params = _ranges_sql(chunk)
+            cursor.execute(
+                f"SELECT s.domain_id, {_epoch_expression()}, {columns} FROM {samples} s WHERE {where}", params
+            )
+            for domain_id, at, flux, pv, *classes in cursor.fetchall():
+                yield domain_id, int(at), minute_values(flux, pv, classes)
+
+
 def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]], with_minutes: bool = True) -> list[dict]:
     """5-minute rows of the minute rows in (domain_id, start, end) ranges (bucket-aligned), ordered.
 
-    Two statements per chunk of ranges: flux and pv sums, and the status sums by code over the
-    samples' status objects expanded by the database (`jsonb_each_text` / `json_each`); with
-    `with_minutes` a third reads each minute for the rows' `minutes` (see cdnorigin.minute_blocks).
+    The status sums by code come from the samples' status objects expanded by the database
+    (`jsonb_each_text` / `json_each`). Flux and pv are summed by the database too, or, `with_minutes`,
+    from the minute rows read anyway for the rows' `minutes` (see cdnorigin.minute_blocks).
     """
-    adapt = connection.ops.adapt_datetimefield_value
     samples = connection.ops.quote_name(OriginSample._meta.db_table)
     bucket = _bucket_expression()
     codes = _status_codes_expression()
     count = "CAST(e.value AS bigint)"
     sums: dict[tuple[int, int], list] = {}
     minutes: dict[tuple[int, int], dict[int, tuple[int, ...]]] = defaultdict(dict)
+    if with_minutes:
+        for domain_id, at, values in sample_minutes(ranges):
+            start = at - at % FIVE_MINUTES
+            acc = sums.setdefault((domain_id, start), [0, 0, {}])
+            acc[0] += values[0]
+            acc[1] += values[1]
+            minutes[(domain_id, start)][(at - start) // 60] = values
     with connection.cursor() as cursor:
         for chunk in _chunks(ranges, RANGES_PER_QUERY):
-            where = " OR ".join(["(s.domain_id = %s AND s.minute >= %s AND s.minute < %s)"] * len(chunk))
-            params = [value for domain_id, a, b in chunk for value in (domain_id, adapt(a), adapt(b))]
-            cursor.execute(
-                f"SELECT s.domain_id, {bucket} AS bucket, SUM(s.flux), SUM(s.pv) FROM {samples} s "
-                f"WHERE {where} GROUP BY s.domain_id, bucket",
-                params,
-            )
-            for domain_id, start, flux, pv in cursor.fetchall():
-                sums[(domain_id, int(start))] = [int(flux), int(pv), {}]
+            where, params = _ranges_sql(chunk)
+            if not with_minutes:
+                cursor.execute(
+                    f"SELECT s.domain_id, {bucket} AS bucket, SUM(s.flux), SUM(s.pv) FROM {samples} s "
+                    f"WHERE {where} GROUP BY s.domain_id, bucket",
+                    params,
+                )
+                for domain_id, start, flux, pv in cursor.fetchall():
+                    sums[(domain_id, int(start))] = [int(flux), int(pv), {}]
             cursor.execute(
                 f"SELECT s.domain_id, {bucket} AS bucket, e.key, SUM({count}) FROM {samples} s, {codes} e "
                 f"WHERE ({where}) AND {count} > 0 GROUP BY s.domain_id, bucket, e.key",
@@ -177,16 +203,6 @@ def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]], with_minutes:
             )
             for domain_id, start, code, total in cursor.fetchall():
                 sums[(domain_id, int(start))][2][code] = int(total)
-            if with_minutes:
-                cursor.execute(
-                    f"SELECT s.domain_id, {_epoch_expression()}, s.flux, s.pv, "
-                    f"{', '.join(f's.{name}' for name in CLASS_FIELDS)} FROM {samples} s WHERE {where}",
-                    params,
-                )
-                for domain_id, at, flux, pv, *classes in cursor.fetchall():
-                    at = int(at)
-                    start = at - at % FIVE_MINUTES
-                    minutes[(domain_id, start)][(at - start) // 60] = minute_values(flux, pv, classes)
     return [
         _row(
             domain_id,

@@ -13,7 +13,6 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from operator import itemgetter
 
-import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -25,7 +24,7 @@ from .params import BOTH, PER_DOMAIN, TOTAL, OriginQuery, parse_query
 from .periods import FIVE_MINUTES, FIXED_SECONDS, Periods, floor, local_zone, periods_between
 from .points import Points, Timeline
 from .rollups import SLOT_STRUCT, SLOTS, compute_five_minute_rows, pack_slots, unpack_slots
-from .series import CHUNK, EMPTY_SLOTS, EpochSeconds, Series, Slots, column_sums, in_scope, slot_sums
+from .series import CHUNK, EMPTY_SLOTS, EpochSeconds, Series, Slots, binary_rows, column_sums, in_scope, slot_sums
 
 TOTAL_NAME = "total"
 RATES = ("bandwidth", "qps")  # metrics answered as per-second floats; the others are integer sums
@@ -265,12 +264,7 @@ def _rollup_arrays(
         where += f" AND ({qn('domain_id')} = ANY(%s::int8[])) IS TRUE"
         params.append(scope)
     sql = f"SELECT {', '.join(selects)} FROM {qn(OriginRollup._meta.db_table)} WHERE {where} GROUP BY {qn('domain_id')}"
-    connection.ensure_connection()
-    # A binary-format cursor of the same connection (and transaction): Django's text-format cursor
-    # would have PostgreSQL hex-encode every packed byte and psycopg parse it back.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
-        return [_in_start_order(row, len(columns), slot_column is not None) for row in cursor.fetchall()]
+    return [_in_start_order(row, len(columns), slot_column is not None) for row in binary_rows(sql, params)]
 
 
 def _in_start_order(row: tuple, columns: int, slotted: bool) -> tuple:
@@ -284,8 +278,7 @@ def _in_start_order(row: tuple, columns: int, slotted: bool) -> tuple:
     domain_id, starts, *arrays = row
     if starts == sorted(starts):
         return row
-    order = sorted(range(len(starts)), key=starts.__getitem__)
-    gather = itemgetter(*order) if len(order) > 1 else (lambda values: (values[0],))
+    gather = itemgetter(*sorted(range(len(starts)), key=starts.__getitem__))  # two or more: unsorted
     ordered = [list(gather(array)) for array in arrays[:columns]]
     if slotted:
         unfilled, packed = arrays[columns:]

@@ -4,13 +4,25 @@ import struct
 from dataclasses import dataclass, field
 from operator import add
 
+import psycopg
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.db.models import BigIntegerField, Func
 
 from .rollups import SLOT_STRUCT
 
 # Rows fetched per round trip when streaming rollup or minute rows.
 CHUNK = 20000
+
+
+def binary_rows(sql: str, params: list) -> list[tuple]:
+    """PostgreSQL: all rows of `sql` through a binary-format cursor of Django's connection (and so its
+    transaction). psycopg decodes binary arrays in C, where the text format would have PostgreSQL write
+    (and psycopg parse) every number as digits and every packed byte as hex."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return cursor.fetchall()
 
 
 def in_scope(rows, field: str, scope: list[int] | None):
@@ -23,7 +35,7 @@ class Series:
     """Integer sums of one resource per period; peaks are the largest 5-minute sums (hour/day).
 
     `status_total` is the sum over every status code, when the reader has it ready (1-minute
-    status_all on PostgreSQL reads it with the class sums); None: `statuses()` adds up `status`.
+    status_all reads it from the 5-minute rows' minutes); None: `statuses()` adds up `status`.
     """
 
     flux: list[int]
