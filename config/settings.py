@@ -153,7 +153,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "insights.api.parsers.JSONParser",
         "insights.api.parsers.AnyContentTypeJSONParser",
     ],
     "EXCEPTION_HANDLER": "insights.api.errors.exception_handler",

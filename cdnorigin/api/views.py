@@ -7,9 +7,10 @@ from rest_framework.response import Response
 from cdnorigin.api.filters import DomainFilter
 from cdnorigin.api.serializers import DomainSerializer
 from cdnorigin.models import Domain
+from insights.api.views import NulSafeLookupMixin
 
 
-class DomainViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DomainViewSet(NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """`/api/v1/cdn/domains/`: POST one object or a list (keyed by `name`: 201 when anything was
     created, 200 when every name was already known); GET `/api/v1/cdn/domains/<name>/`."""
 

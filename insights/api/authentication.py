@@ -1,5 +1,8 @@
 """Bearer-token authentication: `Authorization: Bearer <token>` or `?token=<token>`."""
 
+from urllib.parse import unquote_plus
+
+from django.core.exceptions import TooManyFieldsSent
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -13,7 +16,20 @@ def token_from_request(request) -> str | None:
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
         return None
-    return request.query_params.get("token") or None
+    try:
+        return request.query_params.get("token") or None
+    except TooManyFieldsSent:
+        # The query string is refused anyway, but authentication answers first (API.md): find the
+        # token without Django's field limit (a URL is bounded by the server's request-line limit).
+        return _token_in_raw_query(request.META.get("QUERY_STRING", ""))
+
+
+def _token_in_raw_query(query: str) -> str | None:
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if unquote_plus(name) == "token" and value:
+            return unquote_plus(value) or None
+    return None
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

@@ -7,6 +7,8 @@ under `/api/v1/` errors keep DRF's usual shape (field -> messages).
 
 from http import HTTPStatus
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -43,10 +45,50 @@ def _describe(detail) -> str:
     return str(detail)
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "payload_too_large"
+
+
+def oversized_input_error(exc: Exception) -> exceptions.APIException | None:
+    """Django's refusals of an oversized request, as API errors that name the limit."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return PayloadTooLarge(f"The body is larger than {limit} bytes; send smaller batches.")
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return exceptions.ParseError(f"The query string has more than {limit} parameters.")
+    return None
+
+
+def _authentication_first(refusal: exceptions.APIException, context) -> exceptions.APIException:
+    """The documented order is authentication, then parameters: a request that could not be
+    authenticated is a 401 even when its query string or body is also refused."""
+    view, request = context.get("view"), context.get("request")
+    if view is None or request is None:
+        return refusal
+    try:
+        view.perform_authentication(request)
+        view.check_permissions(request)
+    except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed, exceptions.PermissionDenied) as exc:
+        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+            header = view.get_authenticate_header(request)
+            if header:
+                exc.auth_header = header
+            else:
+                exc.status_code = 403
+        return exc
+    except (RequestDataTooBig, TooManyFieldsSent):  # met again while authenticating: refuse it as such
+        return refusal
+    return refusal
+
+
 def exception_handler(exc, context):
     request = context.get("request")
     if isinstance(exc, exceptions.UnsupportedMediaType):
         exc = exceptions.ParseError("The body must be JSON (Content-Type: application/json).")
+    if (refusal := oversized_input_error(exc)) is not None:
+        exc = _authentication_first(refusal, context)
     response = drf_exception_handler(exc, context)
     if request is None or not request.path.startswith(OPENAPI_PREFIX):
         return response

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import django_filters as filters
 from django import forms
-from django.utils.dateparse import parse_datetime
 
+from insights.api.instants import parse_iso_datetime
 from insights.models import Artifact, Cluster, Environment, Project, Rollback, Service, Workflow
 
 # In a query string an unencoded "+08:00" arrives as " 08:00"; put the sign back.
@@ -85,10 +85,7 @@ class AwareDateTimeField(forms.DateTimeField):
         if value in self.empty_values:
             return None
         text = _SPACE_FOR_PLUS.sub(r"+\1", str(value).strip())
-        try:
-            parsed = parse_datetime(text)
-        except ValueError:
-            parsed = None
+        parsed = parse_iso_datetime(text)
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if parsed.tzinfo is None:

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator
-from django.utils.dateparse import parse_datetime
 from rest_framework import fields, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
+from insights.api.instants import parse_iso_datetime
 from insights.models import FINAL_STATUSES, Job, Status
 
 MAX_POSITIVE_INT = 2_147_483_647
@@ -88,10 +88,7 @@ def parse_aware_datetime(value) -> datetime:
     offsets beyond +-15:59, which ISO 8601 (and Python) allow."""
     if not isinstance(value, str):
         raise BadDateTime("invalid")
-    try:
-        parsed = parse_datetime(value.strip())
-    except ValueError:
-        parsed = None
+    parsed = parse_iso_datetime(value.strip())
     if parsed is None:
         raise BadDateTime("invalid")
     if parsed.tzinfo is None:
@@ -327,7 +324,7 @@ def _fast_text(value, max_length: int, blank_ok: bool):
 
 
 def _fast_when(value):
-    if type(value) is not str:
+    if type(value) is not str or not value.isascii() or not value.isprintable():
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())  # parse_datetime's first (and usual) step

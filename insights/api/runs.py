@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import django_filters as filters
 from django.db.models import Prefetch
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from insights.api.filters import AwareDateTimeFilter, MultiValueCharFilter, MultiValueChoiceFilter
+from insights.api.instants import parse_iso_datetime
 from insights.api.run_items import JOB_FIELDS, MAX_POSITIVE_INT, validate_runs
 from insights.api.serializers import (
     BatchListSerializer,
@@ -44,10 +44,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value):
         if not isinstance(value, str):
             self.fail("invalid")
-        try:
-            parsed = parse_datetime(value.strip())
-        except ValueError:
-            parsed = None
+        parsed = parse_iso_datetime(value.strip())
         if parsed is None:
             self.fail("invalid")
         if parsed.tzinfo is None:

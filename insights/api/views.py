@@ -20,16 +20,19 @@ class ConcurrentWrite(exceptions.APIException):
     default_code = "conflict"
 
 
-class IngestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """`write` is the services function that stores a list of validated items."""
-
-    write = None
+class NulSafeLookupMixin:
+    """A NUL (%00) in a URL key names no stored row, and PostgreSQL refuses it in a query: 404."""
 
     def get_object(self):
-        # A NUL (%00) can be no stored key, and PostgreSQL refuses it in a query.
         if "\x00" in str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
             raise exceptions.NotFound()
         return super().get_object()
+
+
+class IngestViewSet(NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """`write` is the services function that stores a list of validated items."""
+
+    write = None
 
     def create(self, request, *args, **kwargs):
         many = isinstance(request.data, list)

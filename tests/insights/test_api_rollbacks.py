@@ -375,4 +375,4 @@ def test_a_lone_surrogate_in_a_string_is_a_400_not_a_500(api_client):
     body = b'{"key": "sur", "name": "bad \\ud800 text"}'
     response = api_client.post("/api/v1/projects/", body, content_type="application/json")
     assert response.status_code == 400
-    assert "name" in response.json()
+    assert "surrogate" in response.json()["detail"]
