@@ -6,8 +6,10 @@ buckets whose rollup is out of date.
 """
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -125,6 +127,29 @@ class Status(models.TextChoices):
 
 FINAL_STATUSES = (Status.PASSED, Status.FAILED, Status.TIMEOUT)
 
+# What the API and the admin accept as run and job times. The range keeps a no-date statistics
+# answer (first day with data .. today, zero-filled) under 36,600 days; the duration bound keeps a
+# day's sum of job durations in microseconds far inside the rollup's bigint (3 million jobs of the
+# longest duration in one project and day would still fit), so every accepted row can be rolled up.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_JOB_DURATION = timedelta(days=31)
+TIME_RANGE_MESSAGE = "The date-time must lie between 2000-01-01 and 2100-01-01 (UTC)."
+DURATION_MESSAGE = "A job may last at most 31 days (finished_at - started_at)."
+
+
+def time_in_range(moment: datetime) -> bool:
+    try:
+        return EARLIEST_TIME <= moment <= LATEST_TIME
+    except OverflowError:
+        return False
+
+
+def _check_times(**moments) -> None:
+    errors = {name: TIME_RANGE_MESSAGE for name, moment in moments.items() if moment and not time_in_range(moment)}
+    if errors:
+        raise ValidationError(errors)
+
 
 class WorkflowRun(models.Model):
     """One execution of a workflow, keyed by the CI system's own id so re-posts replace it."""
@@ -142,6 +167,10 @@ class WorkflowRun(models.Model):
 
     def __str__(self):
         return self.id
+
+    def clean(self):
+        """The API's time rules, for the admin's edits too."""
+        _check_times(created_at=self.created_at)
 
 
 class Job(models.Model):
@@ -194,6 +223,12 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.run_id}/{self.name}"
+
+    def clean(self):
+        """The API's time and duration rules, for the admin's edits too."""
+        _check_times(started_at=self.started_at, finished_at=self.finished_at)
+        if self.started_at and self.finished_at and self.finished_at - self.started_at > MAX_JOB_DURATION:
+            raise ValidationError({"finished_at": DURATION_MESSAGE})
 
 
 class TestModule(models.Model):

@@ -6,7 +6,7 @@ the OpenAPI schema and as the reference tests/insights/test_run_items.py holds t
 `insights.ingest` checks what needs the database and writes the batch.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 import django_filters as filters
 from django.db.models import Prefetch
@@ -26,7 +26,16 @@ from insights.api.serializers import (
     StrictChoiceField,
 )
 from insights.ingest import StoredRun, ingest_workflow_runs
-from insights.models import FINAL_STATUSES, Job, Status, WorkflowRun
+from insights.models import (
+    DURATION_MESSAGE,
+    FINAL_STATUSES,
+    MAX_JOB_DURATION,
+    TIME_RANGE_MESSAGE,
+    Job,
+    Status,
+    WorkflowRun,
+    time_in_range,
+)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -35,11 +44,8 @@ class AwareDateTimeField(serializers.DateTimeField):
     default_error_messages = {
         "invalid": "Enter an ISO 8601 date-time with an offset, e.g. 2022-08-01T10:00:00+08:00.",
         "naive": "The date-time must carry an offset (e.g. +08:00 or Z).",
-        "range": "The date-time must lie between the years 1970 and 9999.",
+        "range": TIME_RANGE_MESSAGE,
     }
-    # Day arithmetic in any zone stays inside datetime's range for these instants.
-    EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-    LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
     def to_internal_value(self, value):
         if not isinstance(value, str):
@@ -49,11 +55,7 @@ class AwareDateTimeField(serializers.DateTimeField):
             self.fail("invalid")
         if parsed.tzinfo is None:
             self.fail("naive")
-        try:
-            in_range = self.EARLIEST <= parsed <= self.LATEST
-        except OverflowError:
-            in_range = False
-        if not in_range:
+        if not time_in_range(parsed):
             self.fail("range")
         # As UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 (and Python) allow.
         return parsed.astimezone(UTC)
@@ -92,6 +94,8 @@ class JobInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         started, finished = attrs.get("started_at"), attrs.get("finished_at")
         if started is not None and finished is not None and finished < started:
             errors["finished_at"] = ["Must not be earlier than started_at."]
+        elif started is not None and finished is not None and finished - started > MAX_JOB_DURATION:
+            errors["finished_at"] = [DURATION_MESSAGE]
         if attrs["type"] == Job.Type.TEST and not attrs.get("test_module"):
             errors["test_module"] = ["Required for a job of type 'test'."]
         if errors:

@@ -7,7 +7,8 @@ Decisions where API.md and the seed are silent:
 - A Unix time must lie in 0..MAX_TIMESTAMP (9999-12-29 UTC), so every local day and the day after it
   stay inside Python's date range in any zone; larger values are 400, never an overflow.
 - A day range (`startDate`..`endDate`) may cover at most MAX_RANGE_DAYS days (about a century), so a
-  zero-filled series stays a sane size; longer is 400.
+  zero-filled series stays a sane size; longer is 400. Without dates the series ends today (or on
+  the last day with data) and holds at most as many days, the newest ones.
 - `pageNum` is at most 10**12 (a larger page is past any data); `pageSize` 1..1000 as documented.
 - `end_time`/`endTime` are inclusive for their whole second: an instant counts when its Unix time
   floored to seconds lies in [start, end] (so 12:00:00.5 is inside `end_time` = 12:00:00).
@@ -25,9 +26,10 @@ from datetime import UTC, date, datetime
 
 from insights.api.errors import ZadigError
 from insights.dirty import local_day
+from insights.selectors import MAX_SERIES_DAYS
 
 MAX_TIMESTAMP = 253_402_041_600  # 9999-12-29T00:00:00Z
-MAX_RANGE_DAYS = 36_600
+MAX_RANGE_DAYS = MAX_SERIES_DAYS
 MAX_RELEASE_SPAN_SECONDS = 366 * 86400
 MAX_PAGE_SIZE = 1000
 _DIGITS = re.compile(r"[0-9]+")

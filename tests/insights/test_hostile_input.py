@@ -82,3 +82,63 @@ def test_a_body_over_the_limit_is_413_in_the_envelope(api_client, anonymous_clie
     assert "larger than 1024 bytes" in answer.json()["detail"]
     assert anonymous_client.post("/api/v1/projects/", body, content_type="application/json").status_code == 401
     assert not Project.objects.filter(key="big").exists()
+
+
+def _run_with_job(started: str, finished: str) -> dict:
+    job = {"name": "unit", "type": "test", "status": "passed", "test_module": "unit", "case_count": 1}
+    return {
+        "id": "long",
+        "project": "yaml",
+        "workflow": "w",
+        "status": "passed",
+        "created_at": started,
+        "jobs": [{**job, "started_at": started, "finished_at": finished}],
+    }
+
+
+def test_a_job_longer_than_31_days_is_refused_so_its_day_can_be_rolled_up(api_client, project):
+    """The attacker's run (test jobs from 1970 to 9999) was accepted and then overflowed the day's
+    bigint sum of durations in the worker; now neither its times nor its length are accepted."""
+    for started, finished in (
+        ("1970-01-01T00:00:00Z", "9999-12-29T00:00:00Z"),
+        ("2022-08-01T00:00:00Z", "2022-09-01T00:00:01Z"),
+    ):
+        answer = api_client.post("/api/v1/workflow-runs/", _run_with_job(started, finished), format="json")
+        assert answer.status_code == 400
+        assert "jobs" in answer.json() or "created_at" in answer.json()
+    assert not WorkflowRun.objects.exists()
+    just = api_client.post(
+        "/api/v1/workflow-runs/", _run_with_job("2022-08-01T00:00:00Z", "2022-09-01T00:00:00Z"), format="json"
+    )
+    assert just.status_code == 201, just.json()
+
+
+def test_the_admin_refuses_the_same_times_and_durations(project):
+    from datetime import UTC, datetime
+
+    from django.core.exceptions import ValidationError
+
+    from insights.models import Job, Workflow
+
+    run = WorkflowRun(
+        id="r",
+        project=project,
+        workflow=Workflow.objects.create(project=project, name="w"),
+        status="passed",
+        created_at=datetime(1970, 1, 1, tzinfo=UTC),
+    )
+    with pytest.raises(ValidationError) as refused:
+        run.full_clean()
+    assert "created_at" in refused.value.message_dict
+    job = Job(
+        run=run,
+        project=project,
+        name="j",
+        type="build",
+        status="passed",
+        started_at=datetime(2022, 1, 1, tzinfo=UTC),
+        finished_at=datetime(2022, 3, 1, tzinfo=UTC),
+    )
+    with pytest.raises(ValidationError) as refused:
+        job.clean()
+    assert refused.value.message_dict == {"finished_at": ["A job may last at most 31 days (finished_at - started_at)."]}

@@ -225,6 +225,18 @@ def test_without_dates_a_job_dated_in_the_future_stretches_the_series_to_its_day
     assert (body["total"], body["success"]) == (2, 1)
 
 
+def test_without_dates_rows_written_around_ingest_in_1970_and_9999_give_at_most_36600_days(api_client):
+    """Ingest and the admin refuse such times; rows put there by raw SQL must still not make every
+    client's default answer 2.9 million days long: it keeps the newest 36,600 days."""
+    yaml = make_project("yaml")
+    add_run(yaml, job("build", "passed", at(1970, 1, 2, 9)))
+    add_run(yaml, job("build", "failed", at(9999, 12, 29, 9)))
+    body = get(api_client, "build").json()
+    assert len(body["data"]) == 36_600
+    assert (body["data"][0]["date"], body["data"][-1]["date"]) == ("9899-10-15", "9999-12-29")
+    assert (body["total"], body["success"]) == (1, 0)
+
+
 def test_without_dates_and_without_counted_jobs_the_answer_is_empty(api_client):
     yaml = make_project("yaml")
     add_run(yaml, job("build", "cancelled", at(2022, 8, 1)), job("deploy", "passed", at(2022, 8, 1), env="dev"))
