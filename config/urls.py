@@ -22,3 +22,7 @@ urlpatterns = [
     re_path(r"^openapi/", openapi_not_found),
     path("", include("cdnorigin.api.root_urls")),
 ]
+
+handler400 = "config.handlers.bad_request"
+handler404 = "config.handlers.page_not_found"
+handler500 = "config.handlers.server_error"

@@ -83,6 +83,27 @@ def _authentication_first(refusal: exceptions.APIException, context) -> exceptio
     return refusal
 
 
+MAX_ECHO_CHARS = 500
+
+
+def bounded(detail):
+    """Error details with every text and field name cut to MAX_ECHO_CHARS: a message may quote the
+    client's value ("... is not a valid choice"), and a 5 MB value must not come back 5 MB long."""
+    if isinstance(detail, dict):
+        return {_cut(str(key)): bounded(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [bounded(item) for item in detail]
+    if isinstance(detail, str):
+        return _cut(detail)
+    return detail
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_ECHO_CHARS:
+        return text
+    return f"{text[:MAX_ECHO_CHARS]}... ({len(text)} characters in all)"
+
+
 def exception_handler(exc, context):
     request = context.get("request")
     if isinstance(exc, exceptions.UnsupportedMediaType):
@@ -90,11 +111,12 @@ def exception_handler(exc, context):
     if (refusal := oversized_input_error(exc)) is not None:
         exc = _authentication_first(refusal, context)
     response = drf_exception_handler(exc, context)
-    if request is None or not request.path.startswith(OPENAPI_PREFIX):
-        return response
     if response is None:
         return None  # not an API exception: Django's 500 handler answers (and logs it)
-    body = zadig_body(response.status_code, _describe(exc.detail if hasattr(exc, "detail") else exc))
+    response.data = bounded(response.data)
+    if request is None or not request.path.startswith(OPENAPI_PREFIX):
+        return response
+    body = zadig_body(response.status_code, _describe(response.data))
     headers = {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Retry-After", "Allow")}
     return Response(body, status=response.status_code, headers=headers)
 

@@ -252,17 +252,24 @@ CONTAINER_TYPES = ["", "init"]
 ROLLBACK_SERVICE_TYPES = ["", *Service.Type.values]
 
 
+# A rendered manifest or values file of a real service is tens of kilobytes; 1 MiB leaves a wide
+# margin while keeping a snapshot small enough to store, serve and diff on the Delivery page.
+MAX_YAML_CHARS = 1_048_576
+MAX_CONTAINERS = 1_000
+MAX_IMAGE_CHARS = 1_024
+
+
 class ContainerSerializer(StrictSerializer):
-    name = StrictCharField()
+    name = StrictCharField(max_length=MAX_IMAGE_CHARS)
     type = StrictChoiceField(choices=CONTAINER_TYPES, default="")
-    image = StrictCharField()
-    image_name = StrictCharField(allow_blank=True, default="")
+    image = StrictCharField(max_length=MAX_IMAGE_CHARS)
+    image_name = StrictCharField(allow_blank=True, default="", max_length=MAX_IMAGE_CHARS)
 
     class Meta:
         list_serializer_class = PositionalListSerializer
 
 
-def _text(max_length=None):
+def _text(max_length=MAX_YAML_CHARS):
     return StrictCharField(allow_blank=True, default="", trim_whitespace=False, max_length=max_length)
 
 
@@ -271,7 +278,7 @@ class ServiceSnapshotSerializer(StrictSerializer):
 
     service_name = _text(200)
     release_name = _text(200)
-    containers = ContainerSerializer(many=True, default=list)
+    containers = ContainerSerializer(many=True, default=list, max_length=MAX_CONTAINERS)
     rendered_yaml = _text()
     values_yaml = _text()
     override_values = _text()

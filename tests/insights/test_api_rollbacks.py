@@ -376,3 +376,28 @@ def test_a_lone_surrogate_in_a_string_is_a_400_not_a_500(api_client):
     response = api_client.post("/api/v1/projects/", body, content_type="application/json")
     assert response.status_code == 400
     assert "surrogate" in response.json()["detail"]
+
+
+def test_a_yaml_over_1_mib_is_refused_naming_the_limit(api_client):
+    from insights.api.serializers import MAX_YAML_CHARS
+
+    body = record()
+    body["origin_service"]["values_yaml"] = "a: 1\n" * (MAX_YAML_CHARS // 5 + 1)
+    response = api_client.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["origin_service"]["values_yaml"] == [
+        f"Ensure this field has no more than {MAX_YAML_CHARS} characters."
+    ]
+    assert not Rollback.objects.exists()
+    body["origin_service"]["values_yaml"] = "x" * MAX_YAML_CHARS
+    assert api_client.post(URL, body, format="json").status_code == 201
+
+
+def test_an_error_quotes_at_most_500_characters_of_a_huge_value(api_client):
+    huge = "k8s" * 1_000_000
+    response = api_client.post(URL, record(service_type=huge, **{"x" * 10_000: 1}), format="json")
+    assert response.status_code == 400
+    assert len(response.content) < 3_000
+    (message,) = response.json()["service_type"]
+    quoted = f'"{huge}" is not a valid choice.'
+    assert message == f"{quoted[:500]}... ({len(quoted)} characters in all)"
