@@ -25,6 +25,8 @@ from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample, status_code_err
 from insights.api.filters import AwareDateTimeField
 
 REQUIRED = ("domain", "timestamp", "flux", "pv")
+# `id` is what the listing adds; a re-post of listed rows ignores it.
+FIELDS = frozenset((*REQUIRED, "status", "id"))
 
 
 def _whole_number(value, low: int, high: int) -> str | None:
@@ -54,7 +56,7 @@ VALID_CODES = frozenset(str(code) for code in range(100, 600))
 def _clean(item) -> dict | None:
     """The item normalised (domain name lowercased) if it is entirely valid, else None. The fast path:
     `type(x) is int` rejects bools, floats and strings as `_whole_number` does, in a fraction of the time."""
-    if type(item) is not dict:
+    if type(item) is not dict or not item.keys() <= FIELDS:
         return None
     domain, timestamp, flux, pv = item.get("domain"), item.get("timestamp"), item.get("flux"), item.get("pv")
     status = item.get("status", EMPTY)
@@ -85,6 +87,7 @@ def _item_errors(item) -> dict:
     if not isinstance(item, dict):
         return {"non_field_errors": [f"Expected an object, got {type(item).__name__}."]}
     errors = {name: ["This field is required."] for name in REQUIRED if name not in item}
+    errors.update({name: ["Unknown field."] for name in sorted(set(item) - FIELDS)})
     domain = item.get("domain")
     if "domain" in item and not (isinstance(domain, str) and domain.strip()):
         errors["domain"] = ["A domain name (string) is required."]

@@ -7,7 +7,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from cdnorigin.models import Domain
-from insights.api.serializers import PositionalListSerializer
+from insights.api.serializers import PositionalListSerializer, RejectUnknownFieldsMixin
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -46,7 +46,7 @@ class DomainListSerializer(PositionalListSerializer):
         return [by_name[name] for name in names]
 
 
-class DomainSerializer(serializers.ModelSerializer):
+class DomainSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """POST `{"name": ...}`; posting a known name is an idempotent no-op (keyed upsert)."""
 
     # Declared by hand so DRF adds no UniqueValidator: a known name is an upsert, not an error.
