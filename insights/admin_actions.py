@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from insights.charts import safe_cell
 from insights.dirty import mark_job_days, zone
 from insights.models import FINAL_STATUSES, Job
 from insights.rollups import recompute_test_modules
@@ -40,8 +41,8 @@ def iso(moment) -> str:
 
 def csv_response(filename: str, columns: list[Column], rows: Iterable) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
-    lines = (writer.writerow([value(row) for _, value in columns]) for row in rows)
-    header = writer.writerow([name for name, _ in columns])
+    lines = (writer.writerow([safe_cell(value(row)) for _, value in columns]) for row in rows)
+    header = writer.writerow([safe_cell(name) for name, _ in columns])
     response = StreamingHttpResponse(_prepend(header, lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

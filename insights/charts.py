@@ -32,11 +32,23 @@ def success_rate(success: int, total: int) -> float | None:
     return round(100 * success / total, 1) if total else None
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading quote
+    (OWASP's rule). Numbers stay numbers, negative ones included; only text written by clients
+    (project, service, domain names) can start that way."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_response(table: Table, filename: str) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table.columns)
-    writer.writerows(["" if value is None else value for value in row] for row in table.rows)
+    writer.writerow([safe_cell(name) for name in table.columns])
+    writer.writerows([safe_cell("" if value is None else value) for value in row] for row in table.rows)
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -403,3 +403,22 @@ def test_export_csv_of_selected_runs(admin_client, rows):
     header, *lines = csv_rows(run_action(admin_client, WorkflowRun, "export_csv", [rows["run"].pk]))
     assert header == ["id", "project", "workflow", "status", "created_at", "received_at"]
     assert lines[0][:4] == ["ci-42-7", "shop", "release", "failed"]
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x","y")', "@SUM(1)", "-2+3", "+1", "\tcmd"])
+def test_export_csv_neutralises_formula_text(admin_client, rows, name):
+    """A job name a client chose must not run as a formula when the export is opened in a spreadsheet."""
+    job = Job.objects.get(name="build-web")
+    Job.objects.filter(pk=job.pk).update(name=name)
+    header, *lines = csv_rows(run_action(admin_client, Job, "export_csv", [job.pk]))
+    exported = dict(zip(header, lines[0], strict=True))
+    assert exported["name"] == "'" + name
+    assert exported["position"] == str(job.position)
+
+
+def test_chart_csv_quotes_formula_text_but_not_negative_numbers():
+    from insights.charts import Table, csv_response
+
+    table = Table("t", ["project", "value"], [["=1+1", -3], ["@x", 2.5], ["shop", None]])
+    body = csv_response(table, "t.csv").content.decode()
+    assert body == "project,value\n'=1+1,-3\n'@x,2.5\nshop,\n"
