@@ -1,8 +1,13 @@
-"""At most CDN_RATE_LIMIT_PER_SECOND requests per account and second, across every server process.
+"""At most CDN_RATE_LIMIT_PER_SECOND requests per account in any second, across every server process.
 
-The count lives in Django's cache (Redis when CACHE_URL is set), one key per account and
-wall-clock second: `add` creates it at 1, `incr` bumps it atomically, and it expires on its own.
-A process-local counter would let N processes each allow the limit.
+A sliding window over Django's cache (Redis when CACHE_URL is set): each account counts its
+accepted requests in 100 ms slots, one key per slot (`add` creates it at 1, `incr` bumps it
+atomically, it expires on its own), and a request passes when the last ten slots, its own included,
+hold at most the limit. A refused request takes its count back, so a client sending a little too
+fast still gets the limit through rather than nothing. Counting per calendar second let a burst at
+the end of one second and another at the start of the next both pass (twice the limit in 0.4 s);
+here any ten consecutive slots hold at most the limit. A process-local counter would let N
+processes each allow the limit.
 """
 
 import logging
@@ -16,28 +21,33 @@ from cdnorigin.errors import VolcError
 
 logger = logging.getLogger(__name__)
 
-# Long enough to outlive its second (Redis timeouts are whole seconds), short enough to vanish soon.
+SLOTS_PER_SECOND = 10
+# Long enough to outlive the window (Redis timeouts are whole seconds), short enough to vanish soon.
 KEY_LIFETIME_SECONDS = 2
 
 
 class RateLimiter:
-    """Counts requests per account and second; `clock` (Unix seconds) is injectable for tests."""
+    """Counts requests per account in a sliding one-second window; `clock` (Unix seconds) is injectable."""
 
     def __init__(self, clock: Callable[[], float] = time.time, cache_alias: str = "default"):
         self.clock = clock
         self.cache_alias = cache_alias
 
-    def hits_this_second(self, account_id: int) -> int:
-        """This request's number within the current second, counting it."""
+    def _key(self, account_id: int, slot: int) -> str:
+        return f"cdnorigin:throttle:{account_id}:{slot}"
+
+    def hits_in_window(self, account_id: int) -> tuple[int, str]:
+        """Requests of the account in the last second, this one counted, and this request's slot key."""
         cache = caches[self.cache_alias]
-        key = f"cdnorigin:throttle:{account_id}:{int(self.clock())}"
-        if cache.add(key, 1, timeout=KEY_LIFETIME_SECONDS):
-            return 1
-        try:
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr: this request opens a new count
-            cache.add(key, 1, timeout=KEY_LIFETIME_SECONDS)
-            return 1
+        slot = int(self.clock() * SLOTS_PER_SECOND)
+        key = self._key(account_id, slot)
+        if not cache.add(key, 1, timeout=KEY_LIFETIME_SECONDS):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr: this request opens a new count
+                cache.add(key, 1, timeout=KEY_LIFETIME_SECONDS)
+        window = [self._key(account_id, earlier) for earlier in range(slot - SLOTS_PER_SECOND + 1, slot + 1)]
+        return sum(cache.get_many(window).values()), key
 
     def consume(self, account_id: int) -> None:
         """Count one request of the account; 429 FlowLimitExceeded over the limit.
@@ -47,7 +57,9 @@ class RateLimiter:
         """
         limit = settings.CDN_RATE_LIMIT_PER_SECOND
         try:
-            hits = self.hits_this_second(account_id)
+            hits, key = self.hits_in_window(account_id)
+            if hits > limit:
+                caches[self.cache_alias].decr(key)
         except Exception:
             logger.exception("request throttle unavailable; letting the request through")
             return
