@@ -145,6 +145,17 @@ def time_in_range(moment: datetime) -> bool:
         return False
 
 
+def job_times_error(started: datetime | None, finished: datetime | None) -> str | None:
+    """What is wrong with a job's pair of times (order, then length), for both ingest validators."""
+    if started is None or finished is None:
+        return None
+    if finished < started:
+        return "Must not be earlier than started_at."
+    if finished - started > MAX_JOB_DURATION:
+        return DURATION_MESSAGE
+    return None
+
+
 def _check_times(**moments) -> None:
     errors = {name: TIME_RANGE_MESSAGE for name, moment in moments.items() if moment and not time_in_range(moment)}
     if errors:

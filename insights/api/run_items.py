@@ -9,7 +9,7 @@ a few tens of ms.
 """
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator
@@ -19,14 +19,13 @@ from rest_framework.settings import api_settings
 
 from insights.api.instants import parse_iso_datetime
 from insights.models import (
-    DURATION_MESSAGE,
     EARLIEST_TIME,
     FINAL_STATUSES,
     LATEST_TIME,
-    MAX_JOB_DURATION,
     TIME_RANGE_MESSAGE,
     Job,
     Status,
+    job_times_error,
     time_in_range,
 )
 
@@ -270,10 +269,8 @@ def _job(data) -> dict:
             if job.get(name) is None:
                 errors[name] = [f"Required when status is {status!r}."]
     started, finished = job.get("started_at"), job.get("finished_at")
-    if started is not None and finished is not None and finished < started:
-        errors["finished_at"] = ["Must not be earlier than started_at."]
-    elif started is not None and finished is not None and finished - started > MAX_JOB_DURATION:
-        errors["finished_at"] = [DURATION_MESSAGE]
+    if message := job_times_error(started, finished):
+        errors["finished_at"] = [message]
     if job["type"] == Job.Type.TEST and not job["test_module"]:
         errors["test_module"] = ["Required for a job of type 'test'."]
     if errors:
@@ -382,7 +379,7 @@ def _fast_job(data) -> dict | None:
     started, finished = job.get("started_at"), job.get("finished_at")
     if status in _FINAL and (started is None or finished is None):
         return None
-    if started is not None and finished is not None and not timedelta(0) <= finished - started <= MAX_JOB_DURATION:
+    if job_times_error(started, finished) is not None:
         return None
     if kind == "test" and not module:
         return None

@@ -6,8 +6,6 @@ the OpenAPI schema and as the reference tests/insights/test_run_items.py holds t
 `insights.ingest` checks what needs the database and writes the batch.
 """
 
-from datetime import UTC
-
 import django_filters as filters
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -16,8 +14,14 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from insights.api.filters import AwareDateTimeFilter, MultiValueCharFilter, MultiValueChoiceFilter
-from insights.api.instants import parse_iso_datetime
-from insights.api.run_items import JOB_FIELDS, MAX_POSITIVE_INT, validate_runs
+from insights.api.run_items import (
+    DATETIME_MESSAGES,
+    JOB_FIELDS,
+    MAX_POSITIVE_INT,
+    BadDateTime,
+    parse_aware_datetime,
+    validate_runs,
+)
 from insights.api.serializers import (
     BatchListSerializer,
     PositionalListSerializer,
@@ -26,39 +30,19 @@ from insights.api.serializers import (
     StrictChoiceField,
 )
 from insights.ingest import StoredRun, ingest_workflow_runs
-from insights.models import (
-    DURATION_MESSAGE,
-    FINAL_STATUSES,
-    MAX_JOB_DURATION,
-    TIME_RANGE_MESSAGE,
-    Job,
-    Status,
-    WorkflowRun,
-    time_in_range,
-)
+from insights.models import FINAL_STATUSES, Job, Status, WorkflowRun, job_times_error
 
 
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601 with an explicit offset (or Z); a naive time is ambiguous, so it is refused (team rule)."""
 
-    default_error_messages = {
-        "invalid": "Enter an ISO 8601 date-time with an offset, e.g. 2022-08-01T10:00:00+08:00.",
-        "naive": "The date-time must carry an offset (e.g. +08:00 or Z).",
-        "range": TIME_RANGE_MESSAGE,
-    }
+    default_error_messages = DATETIME_MESSAGES
 
     def to_internal_value(self, value):
-        if not isinstance(value, str):
-            self.fail("invalid")
-        parsed = parse_iso_datetime(value.strip())
-        if parsed is None:
-            self.fail("invalid")
-        if parsed.tzinfo is None:
-            self.fail("naive")
-        if not time_in_range(parsed):
-            self.fail("range")
-        # As UTC: PostgreSQL refuses offsets beyond +-15:59, which ISO 8601 (and Python) allow.
-        return parsed.astimezone(UTC)
+        try:
+            return parse_aware_datetime(value)
+        except BadDateTime as exc:
+            self.fail(exc.key)
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -92,10 +76,8 @@ class JobInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
                 if attrs.get(field) is None:
                     errors[field] = [f"Required when status is {attrs['status']!r}."]
         started, finished = attrs.get("started_at"), attrs.get("finished_at")
-        if started is not None and finished is not None and finished < started:
-            errors["finished_at"] = ["Must not be earlier than started_at."]
-        elif started is not None and finished is not None and finished - started > MAX_JOB_DURATION:
-            errors["finished_at"] = [DURATION_MESSAGE]
+        if message := job_times_error(started, finished):
+            errors["finished_at"] = [message]
         if attrs["type"] == Job.Type.TEST and not attrs.get("test_module"):
             errors["test_module"] = ["Required for a job of type 'test'."]
         if errors:
