@@ -62,7 +62,7 @@ def mark_pairs_dirty(pairs: Iterable[tuple[int, datetime]]) -> int:
         ["domain_pk", "start", "marked_at"],
         [(domain_id, start, now) for domain_id, start in keys],
         conflict=["domain_pk", "start"],
-        update="marked_at = excluded.marked_at",
+        update="marked_at = excluded.marked_at, retry_at = NULL",
     )
     schedule_recompute()
     return len(keys)

@@ -122,7 +122,7 @@ def _mark_batch(cursor) -> int:
         f"INSERT INTO {dirty} (domain_pk, start, marked_at) "
         f"SELECT DISTINCT domain_id, to_timestamp(second - second %% {FIVE_MINUTES}), %s::timestamptz "
         "FROM origin_sample_batch ORDER BY 1, 2 "
-        "ON CONFLICT (domain_pk, start) DO UPDATE SET marked_at = excluded.marked_at",
+        "ON CONFLICT (domain_pk, start) DO UPDATE SET marked_at = excluded.marked_at, retry_at = NULL",
         [timezone.now()],
     )
     return cursor.rowcount

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, time
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from cdnorigin import bulk, rollup_sql
 from cdnorigin.bulk import int_array
@@ -40,6 +41,7 @@ from cdnorigin.minute_blocks import minute_values, pack_minutes
 from cdnorigin.models import CLASS_FIELDS, DirtyOriginBucket, Domain, Interval, OriginRollup, OriginSample
 from cdnorigin.periods import floor, local_zone, next_start
 from config.faults import rollup_pause
+from config.rollup_failures import due_filter, recompute_isolated, record_failures
 
 # Dirty marks handled per transaction by `recompute_dirty`.
 DIRTY_BATCH = 2000
@@ -406,7 +408,8 @@ def recompute_buckets(pairs: Iterable[tuple[int, datetime | int]], portable: boo
 
 
 def _take_marks(size: int) -> list[tuple]:
-    """The oldest `size` marks as (id, domain_id, bucket start, marked_at), locked, skipping locked ones.
+    """The oldest `size` due marks as (id, domain_id, bucket start, marked_at), locked, skipping locked
+    ones; a mark waiting for the retry of a failed recompute is not due (config.rollup_failures).
 
     On PostgreSQL the start comes as Unix seconds and `marked_at` as its text, all that the recompute and
     `_clear_marks` need: turning 4,000 timestamps into datetimes cost several ms per batch of 2,000.
@@ -414,6 +417,7 @@ def _take_marks(size: int) -> list[tuple]:
     if connection.vendor != "postgresql":
         return list(
             DirtyOriginBucket.objects.select_for_update(skip_locked=True)
+            .filter(due_filter())
             .order_by("marked_at", "id")
             .values_list("id", "domain_pk", "start", "marked_at")[:size]
         )
@@ -421,8 +425,8 @@ def _take_marks(size: int) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, domain_pk, EXTRACT(EPOCH FROM start)::int8, marked_at::text FROM {table} "
-            "ORDER BY marked_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
-            [size],
+            "WHERE retry_at IS NULL OR retry_at <= %s ORDER BY marked_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
+            [timezone.now(), size],
         )
         return cursor.fetchall()
 
@@ -456,7 +460,8 @@ def recompute_dirty(limit: int | None = None) -> int:
     """Recompute every marked bucket (at most `limit`), oldest mark first; returns the marks processed.
 
     Each batch is one transaction. Marks are taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
-    concurrent runs share the work; running it twice is harmless (the second finds nothing).
+    concurrent runs share the work; running it twice is harmless (the second finds nothing). A bucket
+    whose recompute fails is set aside with a retry time and the rest go on (config.rollup_failures).
     """
     done = 0
     previous = None
@@ -466,9 +471,11 @@ def recompute_dirty(limit: int | None = None) -> int:
             marks = _take_marks(size)
             if not marks or marks == previous:
                 break
-            recompute_buckets((domain_id, start) for _, domain_id, start, _ in marks)
+            by_bucket = {(domain_id, start): (mark_id, marked_at) for mark_id, domain_id, start, marked_at in marks}
+            recomputed, failed = recompute_isolated("cdnorigin", list(by_bucket), recompute_buckets)
+            record_failures(DirtyOriginBucket, {by_bucket[bucket][0]: exc for bucket, exc in failed.items()})
             rollup_pause("cdnorigin")
-            _clear_marks([(mark_id, marked_at) for mark_id, _, _, marked_at in marks])
+            _clear_marks([by_bucket[bucket] for bucket in recomputed])
         previous = marks
         done += len(marks)
     return done

@@ -1,8 +1,8 @@
 """Template context for the operators' pages (the admin index)."""
 
-from config.health import rollup_lag
+from config.health import failing_buckets, rollup_lag
 
 
 def operations(request) -> dict:
-    """`rollup_lag` as a callable: templates call it, so only a page that shows it pays for its queries."""
-    return {"rollup_lag": rollup_lag}
+    """Panels' data as callables: templates call them, so only a page that shows them pays for the queries."""
+    return {"rollup_lag": rollup_lag, "rollup_failures": failing_buckets}

@@ -2,14 +2,16 @@
 
 200 when the database answers and the broker (if one is configured) accepts a connection; 503
 otherwise. The oldest dirty bucket's age says how far the rollup tasks lag; answers stay correct
-meanwhile (dirty buckets are read from raw rows), so lag alone does not fail the check.
+meanwhile (dirty buckets are read from raw rows), so lag alone does not fail the check. Buckets whose
+recompute failed (config.rollup_failures) are counted apart: they wait for a retry, not for a worker.
+Their error text is shown to staff on the admin index only, never here (this page needs no login).
 """
 
 import time
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Min
+from django.db.models import Count, Min, Q
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -44,17 +46,41 @@ def _broker() -> dict:
 
 
 def rollup_lag() -> dict:
-    """Count and age of the buckets waiting for a recompute, per app."""
+    """Count and age of the buckets waiting for a recompute, and of those whose recompute failed, per app."""
     now = timezone.now()
     lag = {}
     for name, model in (("insights", DirtyJobDay), ("cdnorigin", DirtyOriginBucket)):
-        row = model.objects.aggregate(oldest=Min("marked_at"))
+        row = model.objects.aggregate(
+            dirty=Count("id"),
+            oldest=Min("marked_at"),
+            failing=Count("id", filter=Q(attempts__gt=0)),
+            next_retry=Min("retry_at"),
+        )
         oldest = row["oldest"]
         lag[name] = {
-            "dirty_buckets": model.objects.count(),
+            "dirty_buckets": row["dirty"],
             "oldest_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0,
+            "failing_buckets": row["failing"],
+            "next_retry_at": row["next_retry"].isoformat() if row["next_retry"] else None,
         }
     return lag
+
+
+def failing_buckets(limit: int = 5) -> list[dict]:
+    """The failing buckets with the most attempts, with their last error: for the staff's admin index."""
+    rows = []
+    for name, model in (("insights", DirtyJobDay), ("cdnorigin", DirtyOriginBucket)):
+        for mark in model.objects.filter(attempts__gt=0).order_by("-attempts", "marked_at")[:limit]:
+            rows.append(
+                {
+                    "app": name,
+                    "bucket": str(mark),
+                    "attempts": mark.attempts,
+                    "retry_at": mark.retry_at,
+                    "last_error": mark.last_error,
+                }
+            )
+    return rows
 
 
 @require_GET

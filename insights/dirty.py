@@ -3,7 +3,8 @@
 A bucket is (project, local day of `started_at`) in `settings.INSIGHTS_TIME_ZONE`. Writers of raw
 jobs mark the buckets they touched; a task recomputes them after commit. Marking an already dirty
 bucket refreshes its `marked_at`, which is how a recompute that ran concurrently learns that it
-must not clear the mark (see `rollups.recompute_dirty`).
+must not clear the mark (see `rollups.recompute_dirty`), and clears a failed recompute's `retry_at`:
+the write may be the fix (config.rollup_failures).
 """
 
 import logging
@@ -57,7 +58,7 @@ def mark_job_days(pairs: Iterable[tuple[int, date]]) -> None:
         [DirtyJobDay(project_pk=pid, day=day, marked_at=now) for pid, day in sorted(buckets)],
         update_conflicts=True,
         unique_fields=["project_pk", "day"],
-        update_fields=["marked_at"],
+        update_fields=["marked_at", "retry_at"],
         batch_size=500,
     )
     schedule_recompute()

@@ -394,6 +394,10 @@ class DirtyJobDay(models.Model):
     project_pk = models.BigIntegerField()  # no FK: the project may be deleted meanwhile
     day = models.DateField()
     marked_at = models.DateTimeField(auto_now=True)
+    # Set when a recompute of this bucket failed (config.rollup_failures); cleared by a new write.
+    attempts = models.PositiveIntegerField(db_default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, db_default="")
 
     class Meta:
         ordering = ["marked_at", "id"]

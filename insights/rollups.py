@@ -25,6 +25,7 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from config.faults import rollup_pause
+from config.rollup_failures import due_filter, recompute_isolated, record_failures
 from insights.dirty import day_bounds, mark_job_days, zone
 from insights.models import (
     FINAL_STATUSES,
@@ -423,27 +424,31 @@ def _clear_marks_pg(marks: list[tuple[int, datetime]]) -> set[int]:
 
 
 def recompute_dirty(limit: int | None = None) -> int:
-    """Recompute the buckets marked dirty (at most `limit`); returns how many were recomputed.
+    """Recompute the buckets marked dirty and due (at most `limit`); returns how many were taken.
 
     A mark is cleared only if its `marked_at` is unchanged, so a bucket re-marked while we read
     raw rows stays dirty for the next run. On PostgreSQL the marks being worked on are locked
     with SKIP LOCKED, so concurrent workers share the queue instead of repeating each other.
-    Marks re-marked during this call are left to the task their writer scheduled.
+    Marks re-marked during this call are left to the task their writer scheduled. A bucket whose
+    recompute fails is set aside with a retry time and the rest go on (config.rollup_failures).
     """
     done = 0
     left_dirty: set[int] = set()
     while limit is None or done < limit:
         size = DIRTY_BATCH if limit is None else min(DIRTY_BATCH, limit - done)
         with transaction.atomic():
-            marks = DirtyJobDay.objects.exclude(pk__in=left_dirty).order_by("marked_at", "id")
+            marks = DirtyJobDay.objects.filter(due_filter()).exclude(pk__in=left_dirty).order_by("marked_at", "id")
             if connection.features.has_select_for_update_skip_locked:
                 marks = marks.select_for_update(skip_locked=True)
             batch = list(marks.values_list("id", "project_pk", "day", "marked_at")[:size])
             if not batch:
                 break
-            recompute_job_days((pid, day) for _, pid, day, _ in batch)
+            by_bucket = {(pid, day): (pk, marked_at) for pk, pid, day, marked_at in batch}
+            recomputed, failed = recompute_isolated("insights", list(by_bucket), recompute_job_days)
+            record_failures(DirtyJobDay, {by_bucket[bucket][0]: exc for bucket, exc in failed.items()})
             rollup_pause("insights")
-            left_dirty |= _clear_marks([(pk, marked_at) for pk, _, _, marked_at in batch])
+            left_dirty |= _clear_marks([by_bucket[bucket] for bucket in recomputed])
+            left_dirty |= {by_bucket[bucket][0] for bucket in failed}
         done += len(batch)
     return done
 

@@ -18,7 +18,12 @@ def test_healthy_without_a_broker_reports_inline_mode(client):
     assert body["status"] == "ok"
     assert body["database"]["ok"] is True
     assert body["broker"] == {"ok": True, "configured": False, "mode": "inline"}
-    assert body["rollups"]["insights"] == {"dirty_buckets": 0, "oldest_age_seconds": 0}
+    assert body["rollups"]["insights"] == {
+        "dirty_buckets": 0,
+        "oldest_age_seconds": 0,
+        "failing_buckets": 0,
+        "next_retry_at": None,
+    }
 
 
 @pytest.mark.django_db

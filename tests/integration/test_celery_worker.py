@@ -18,6 +18,7 @@ from django.db import connections
 
 from config.celery import app
 from insights.models import DirtyJobDay, Environment, Project, Service
+from tests.insights.test_rollup_failures import poison
 from tests.insights.test_rollups import expected_daily_stats, local_midnights, random_runs, stored_daily_stats
 
 pytestmark = [
@@ -82,4 +83,38 @@ def test_posted_runs_are_rolled_up_by_the_worker(worker, api_client):
     assert not DirtyJobDay.objects.exists(), "the worker did not recompute the dirty buckets in time"
     assert worker and threading.get_ident() not in worker, "the task ran inline, not in the worker"
     assert stored_daily_stats() == expected_daily_stats()
+    assert stored_daily_stats()
+
+
+def test_a_poisoned_bucket_is_set_aside_and_the_worker_rolls_up_the_others(worker, api_client):
+    """Raw rows no recompute can store (see tests/insights/test_rollup_failures.py) on one project-day:
+    the worker records the failure on that mark and still rolls up every other bucket."""
+    for key in ("alpha", "beta"):
+        project = Project.objects.create(key=key, name=key)
+        Environment.objects.create(project=project, name="prod", production=True)
+        Environment.objects.create(project=project, name="staging", production=False)
+        Service.objects.create(project=project, name="svc", service_type="k8s")
+    bad_day = poison(Project.objects.get(key="alpha"))
+    rng = random.Random(7)
+    batch = random_runs(rng, [f"run-{n}" for n in range(20)], local_midnights("Asia/Shanghai", date(2024, 5, 1), 2))
+    for item in batch:
+        item["project"] = "beta"
+        for job in item["jobs"]:
+            for field in ("started_at", "finished_at"):
+                if field in job:
+                    job[field] = job[field].isoformat()
+        item["created_at"] = item["created_at"].isoformat()
+    response = api_client.post("/api/v1/workflow-runs/", batch, format="json")
+    assert response.status_code == 201, response.json()
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while DirtyJobDay.objects.filter(attempts=0).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not DirtyJobDay.objects.filter(attempts=0).exists(), "the healthy buckets were not recomputed in time"
+    assert worker and threading.get_ident() not in worker, "the task ran inline, not in the worker"
+    alpha = Project.objects.get(key="alpha")
+    assert list(DirtyJobDay.objects.values_list("project_pk", "day")) == [(alpha.pk, bad_day)]
+    assert DirtyJobDay.objects.get().retry_at is not None
+    expected = {key: value for key, value in expected_daily_stats().items() if key[1] != bad_day}
+    assert stored_daily_stats() == expected
     assert stored_daily_stats()
