@@ -653,7 +653,7 @@ def main() -> None:
 
     from bench.server import Server
     from cdnorigin.access_keys import create_access_key
-    from insights.tokens import create_api_token
+    from common.tokens import create_api_token
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

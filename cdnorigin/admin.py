@@ -22,8 +22,8 @@ from cdnorigin.models import (
     OriginRollup,
     OriginSample,
 )
-from insights.admin import BigTableAdmin, ReadOnlyAdmin
-from insights.admin_actions import EmptyTableHintMixin, export_csv_action
+from common.admin import BigTableAdmin, ReadOnlyAdmin
+from common.admin_actions import EmptyTableHintMixin, export_csv_action
 
 
 @admin.register(Domain)

@@ -11,3 +11,6 @@ class CdnOriginConfig(AppConfig):
 
         # Registers the OpenAPI documentation of the app's API views (drf-spectacular extensions).
         from cdnorigin.api import schema  # noqa: F401
+        from cdnorigin.registrations import register
+
+        register()

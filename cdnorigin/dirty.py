@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from cdnorigin import bulk
 from cdnorigin.models import DirtyOriginBucket
-from config.tasking import enqueue_after_commit
+from common.tasking import enqueue_after_commit
 
 FIVE_MINUTES = 300
 # Marked buckets this close are read from raw rows as one range (the clean ones in between are read too).
@@ -77,5 +77,5 @@ def dirty_buckets(domain_ids: Iterable[int] | None, start: datetime, end: dateti
 
 
 def schedule_recompute() -> None:
-    """Recompute the marked buckets after the current transaction commits (see config.tasking)."""
+    """Recompute the marked buckets after the current transaction commits (see common.tasking)."""
     enqueue_after_commit("cdnorigin.tasks.recompute_dirty_origin_buckets", "cdnorigin", logger)

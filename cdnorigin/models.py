@@ -182,7 +182,7 @@ class DirtyOriginBucket(models.Model):
     domain_pk = models.BigIntegerField()  # no FK: the domain may be deleted meanwhile
     start = models.DateTimeField()
     marked_at = models.DateTimeField(auto_now=True)
-    # Set when a recompute of this bucket failed (config.rollup_failures); cleared by a new write.
+    # Set when a recompute of this bucket failed (common.rollup_failures); cleared by a new write.
     attempts = models.PositiveIntegerField(db_default=0)
     retry_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, db_default="")

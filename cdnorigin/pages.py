@@ -19,7 +19,7 @@ from cdnorigin import selectors
 from cdnorigin.errors import VolcError, invalid_parameter
 from cdnorigin.models import Domain
 from cdnorigin.periods import INTERVALS
-from insights.charts import (
+from common.charts import (
     AMBER,
     GREEN,
     GREY,

@@ -40,8 +40,8 @@ from cdnorigin.dirty import FIVE_MINUTES, five_minute_floor
 from cdnorigin.minute_blocks import minute_values, pack_minutes
 from cdnorigin.models import CLASS_FIELDS, DirtyOriginBucket, Domain, Interval, OriginRollup, OriginSample
 from cdnorigin.periods import floor, local_zone, next_start
-from config.faults import rollup_pause
-from config.rollup_failures import due_filter, recompute_isolated, record_failures
+from common.faults import rollup_pause
+from common.rollup_failures import due_filter, recompute_isolated, record_failures
 
 # Dirty marks handled per transaction by `recompute_dirty`.
 DIRTY_BATCH = 2000
@@ -409,7 +409,7 @@ def recompute_buckets(pairs: Iterable[tuple[int, datetime | int]], portable: boo
 
 def _take_marks(size: int) -> list[tuple]:
     """The oldest `size` due marks as (id, domain_id, bucket start, marked_at), locked, skipping locked
-    ones; a mark waiting for the retry of a failed recompute is not due (config.rollup_failures).
+    ones; a mark waiting for the retry of a failed recompute is not due (common.rollup_failures).
 
     On PostgreSQL the start comes as Unix seconds and `marked_at` as its text, all that the recompute and
     `_clear_marks` need: turning 4,000 timestamps into datetimes cost several ms per batch of 2,000.
@@ -461,7 +461,7 @@ def recompute_dirty(limit: int | None = None) -> int:
 
     Each batch is one transaction. Marks are taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
     concurrent runs share the work; running it twice is harmless (the second finds nothing). A bucket
-    whose recompute fails is set aside with a retry time and the rest go on (config.rollup_failures).
+    whose recompute fails is set aside with a retry time and the rest go on (common.rollup_failures).
     """
     done = 0
     previous = None

@@ -3,7 +3,7 @@
 200 when the database answers and the broker (if one is configured) accepts a connection; 503
 otherwise. The oldest dirty bucket's age says how far the rollup tasks lag; answers stay correct
 meanwhile (dirty buckets are read from raw rows), so lag alone does not fail the check. Buckets whose
-recompute failed (config.rollup_failures) are counted apart: they wait for a retry, not for a worker.
+recompute failed (common.rollup_failures) are counted apart: they wait for a retry, not for a worker.
 Their error text is shown to staff on the admin index only, never here (this page needs no login).
 """
 
@@ -16,8 +16,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from cdnorigin.models import DirtyOriginBucket
-from insights.models import DirtyJobDay
+from common import registry
 
 
 def _database() -> dict:
@@ -49,7 +48,8 @@ def rollup_lag() -> dict:
     """Count and age of the buckets waiting for a recompute, and of those whose recompute failed, per app."""
     now = timezone.now()
     lag = {}
-    for name, model in (("insights", DirtyJobDay), ("cdnorigin", DirtyOriginBucket)):
+    for queue in registry.rollup_queues():
+        name, model = queue.label, queue.dirty_model
         row = model.objects.aggregate(
             dirty=Count("id"),
             oldest=Min("marked_at"),
@@ -69,7 +69,8 @@ def rollup_lag() -> dict:
 def failing_buckets(limit: int = 5) -> list[dict]:
     """The failing buckets with the most attempts, with their last error: for the staff's admin index."""
     rows = []
-    for name, model in (("insights", DirtyJobDay), ("cdnorigin", DirtyOriginBucket)):
+    for queue in registry.rollup_queues():
+        name, model = queue.label, queue.dirty_model
         for mark in model.objects.filter(attempts__gt=0).order_by("-attempts", "marked_at")[:limit]:
             rows.append(
                 {

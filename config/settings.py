@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "common",
     "insights",
     "cdnorigin",
 ]
@@ -141,29 +142,30 @@ LOGIN_URL = "admin:login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "insights.api.authentication.BearerTokenAuthentication",
+        "common.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["insights.api.permissions.TokenWritePermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["common.api.permissions.TokenWritePermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "insights.api.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "insights.api.parsers.JSONParser",
-        "insights.api.parsers.AnyContentTypeJSONParser",
+        "common.api.parsers.JSONParser",
+        "common.api.parsers.AnyContentTypeJSONParser",
     ],
-    "EXCEPTION_HANDLER": "insights.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
 # OpenAPI schema (/api/schema/) and Swagger UI (/api/docs/): public, since they describe the API and
 # hold no data; Swagger UI's assets come from the sidecar package, so the page works offline.
-# The documentation itself is in insights/api/schema.py and cdnorigin/api/schema.py.
+# The documentation itself is in the schema modules: common/api/schema.py (shared parts), insights/api/schema.py,
+# insights/api/zadig_schema.py, cdnorigin/api/schema.py; config/api_schema.py describes the API as a whole.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Insights service API",
     "VERSION": "1.0.0",
@@ -179,8 +181,8 @@ SPECTACULAR_SETTINGS = {
         "ArtifactTypeEnum": "insights.models.Artifact.Type",
         "ContainerTypeEnum": "insights.api.serializers.CONTAINER_TYPES",
     },
-    "PREPROCESSING_HOOKS": ["insights.api.schema.zadig_paths_without_slash"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "insights.api.schema.describe_api"],
+    "PREPROCESSING_HOOKS": ["insights.api.zadig_schema.zadig_paths_without_slash"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api_schema.describe_api"],
 }
 
 # Celery: no broker = every task runs inline, eagerly, in the caller's process.
@@ -247,8 +249,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"()": "config.logs.KeyValueFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "config.logs.JsonFormatter"},
+        "plain": {"()": "common.logs.KeyValueFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "common.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

@@ -11,3 +11,6 @@ class InsightsConfig(AppConfig):
 
         # Registers the OpenAPI documentation of the app's API views (drf-spectacular extensions).
         from insights.api import schema  # noqa: F401
+        from insights.registrations import register
+
+        register()

@@ -1,4 +1,4 @@
-"""Realistic demo data for both apps, so a fresh `make run` has something to look at.
+"""Realistic CI/CD demo data (projects, runs and jobs, rollbacks), so a fresh `make run` has something to look at.
 
 Everything is drawn from `random.Random` seeded by the caller, so a given seed and `now` give the
 same rows. Raw rows are bulk-inserted (no per-row signals); the caller rebuilds the rollups (and the test
@@ -6,20 +6,18 @@ modules, which follow from the test jobs) afterwards.
 Days and clock hours are those of INSIGHTS_TIME_ZONE, like every statistic of the service.
 """
 
-import json
 import math
 import random
 import uuid
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
-from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample, status_class_sums
+from common.registry import DemoOptions
+from common.rows import db_datetime, insert_rows
 from insights.models import (
     Artifact,
     Cluster,
@@ -402,141 +400,20 @@ def values_yaml(repository: str, tag: str) -> str:
     )
 
 
-# --- CDN origin samples ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DomainProfile:
-    name: str
-    peak_pv: int  # requests per minute at the evening peak
-    mean_bytes: int  # per request with a body
-    status_shares: dict[int, float]  # share of requests per non-200 code
-
-
-WEB = {206: 0.01, 304: 0.08, 404: 0.015, 499: 0.004, 502: 0.0015, 504: 0.0008}
-DOMAINS = (
-    DomainProfile("www.example.com", 2400, 38_000, WEB),
-    DomainProfile("static.example.com", 5200, 95_000, {**WEB, 304: 0.18, 404: 0.004}),
-    DomainProfile("img.example.cn", 3100, 64_000, {**WEB, 304: 0.12}),
-    DomainProfile("api.example.com", 1800, 1_800, {404: 0.02, 499: 0.01, 502: 0.003, 504: 0.002}),
-    DomainProfile("download.example.net", 90, 6_000_000, {206: 0.35, 304: 0.02, 404: 0.01, 499: 0.02, 504: 0.001}),
-)
-INCIDENT_CODES = (502, 504)
-
-
-def daily_shape(local_hour: float) -> float:
-    """Relative traffic by local clock time: trough around 04:30, lunch bump, peak around 21:00."""
-
-    def bump(centre: float, width: float) -> float:
-        distance = min(abs(local_hour - centre), 24 - abs(local_hour - centre))
-        return math.exp(-0.5 * (distance / width) ** 2)
-
-    return 0.1 + 0.35 * bump(10.5, 2.5) + 0.3 * bump(14.5, 3.0) + 0.9 * bump(21.0, 2.2)
-
-
-def origin_samples(
-    rng: random.Random, cdn_days: int, now: datetime
-) -> Iterator[tuple[str, datetime, int, int, dict[int, int]]]:
-    """(domain, minute, flux, pv, {code: count}) for every domain and every minute of the last
-    `cdn_days` days, ending with the last complete minute before `now`."""
-    end = now.astimezone(ZoneInfo("UTC")).replace(second=0, microsecond=0)
-    minutes = cdn_days * 1440
-    zone = local_zone()
-    for profile in DOMAINS:
-        incidents = incident_minutes(rng, minutes)
-        level = 1.0
-        for index in range(minutes):
-            minute = end - timedelta(minutes=minutes - index)
-            local = minute.astimezone(zone)
-            weekend = 1.1 if local.weekday() >= 5 else 1.0
-            level = 0.9 * level + 0.1 * rng.lognormvariate(0, 0.25)  # slow drift, no white-noise jitter
-            expected = profile.peak_pv * daily_shape(local.hour + local.minute / 60) * weekend * level
-            pv = max(0, int(rng.gauss(expected, math.sqrt(expected) + 1)))
-            status = status_mix(rng, pv, profile.status_shares, incident=index in incidents)
-            with_body = pv - status.get(304, 0)
-            flux = int(with_body * profile.mean_bytes * rng.lognormvariate(0, 0.1))
-            yield profile.name, minute, flux, pv, status
-
-
-def incident_minutes(rng: random.Random, minutes: int) -> set[int]:
-    """A few 10-30 minute windows where an upstream fails and 5xx codes jump."""
-    result: set[int] = set()
-    for _ in range(max(1, minutes // 1440 // 2)):
-        start = rng.randrange(minutes)
-        result.update(range(start, min(minutes, start + rng.randint(10, 30))))
-    return result
-
-
-def status_mix(rng: random.Random, pv: int, shares: dict[int, float], incident: bool) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    remaining = pv
-    for code, share in shares.items():
-        if incident and code in INCIDENT_CODES:
-            share *= 40
-        expected = pv * share
-        count = min(remaining, int(expected) + (rng.random() < expected - int(expected)))
-        if count:
-            counts[code] = count
-            remaining -= count
-    if remaining:
-        counts[200] = remaining
-    return dict(sorted(counts.items()))
-
-
-def write_origin_samples(rng: random.Random, cdn_days: int, now: datetime) -> dict[str, int]:
-    """Tens of thousands of minutes, each with its status counts: inserted without model instances."""
-    domains = {profile.name: Domain.objects.create(name=profile.name) for profile in DOMAINS}
-    totals = {"origin samples": 0, "status counts": 0}
-
-    def sample_rows():
-        for name, minute, flux, pv, status in origin_samples(rng, cdn_days, now):
-            totals["origin samples"] += 1
-            totals["status counts"] += len(status)
-            codes = json.dumps({str(code): count for code, count in sorted(status.items())})
-            yield domains[name].pk, db_datetime(minute), flux, pv, codes, *status_class_sums(status)
-
-    insert_rows(OriginSample, ("domain", "minute", "flux", "pv", "status", *CLASS_FIELDS), sample_rows())
-    return {"cdn domains": len(domains), **totals}
-
-
-def db_datetime(moment: datetime):
-    """An aware datetime as the backend stores it (what DateTimeField does, without the overhead)."""
-    return connection.ops.adapt_datetimefield_value(moment)
-
-
-def insert_rows(model, fields: tuple[str, ...], rows: Iterable[tuple]) -> None:
-    """A plain bulk insert of prepared values: COPY on PostgreSQL (bulk_create is ~10x slower
-    there), executemany elsewhere. No signals, no model instances."""
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
-
-
 # --- entry point -------------------------------------------------------------------------------
 
 
+def has_data() -> bool:
+    return Project.objects.exists()
+
+
 def demo_keys_present() -> list[str]:
-    """The demo's own keys already in the database (a second seeding would collide with them)."""
-    projects = Project.objects.filter(key__in=[key for key, *_ in PROJECTS]).values_list("key", flat=True)
-    domains = Domain.objects.filter(name__in=[d.name for d in DOMAINS]).values_list("name", flat=True)
-    return sorted([*projects, *domains])
+    """The demo's own project keys already in the database (a second seeding would collide with them)."""
+    return sorted(Project.objects.filter(key__in=[key for key, *_ in PROJECTS]).values_list("key", flat=True))
 
 
-@transaction.atomic
-def seed_demo(*, days: int = 90, cdn_days: int = 7, seed: int = 1, now: datetime | None = None) -> dict[str, int]:
-    """Insert the demo's raw rows in one transaction and return what was written, by kind."""
-    now = now or timezone.now()
-    counts = {}
-    if days > 0:
-        counts |= InsightsGenerator(random.Random(f"{seed}:insights"), days, now).build().write()
-    if cdn_days > 0:
-        counts |= write_origin_samples(random.Random(f"{seed}:cdn"), cdn_days, now)
-    return counts
+def load(options: DemoOptions) -> dict[str, int]:
+    """The CI/CD history of `options.days` days (nothing for 0); the caller holds the transaction."""
+    if options.days <= 0:
+        return {}
+    return InsightsGenerator(random.Random(f"{options.seed}:insights"), options.days, options.now).build().write()

@@ -4,7 +4,7 @@ A bucket is (project, local day of `started_at`) in `settings.INSIGHTS_TIME_ZONE
 jobs mark the buckets they touched; a task recomputes them after commit. Marking an already dirty
 bucket refreshes its `marked_at`, which is how a recompute that ran concurrently learns that it
 must not clear the mark (see `rollups.recompute_dirty`), and clears a failed recompute's `retry_at`:
-the write may be the fix (config.rollup_failures).
+the write may be the fix (common.rollup_failures).
 """
 
 import logging
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from config.tasking import enqueue_after_commit
+from common.tasking import enqueue_after_commit
 from insights.models import DirtyJobDay
 
 MICROSECOND = timedelta(microseconds=1)
@@ -65,7 +65,7 @@ def mark_job_days(pairs: Iterable[tuple[int, date]]) -> None:
 
 
 def schedule_recompute() -> None:
-    """Recompute the marked buckets after the current transaction commits (see config.tasking)."""
+    """Recompute the marked buckets after the current transaction commits (see common.tasking)."""
     enqueue_after_commit("insights.tasks.recompute_dirty_job_days", "insights", logger)
 
 

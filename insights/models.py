@@ -5,10 +5,8 @@ rebuilt at any time; `DailyJobTotal` sums it over projects. `DirtyJobDay` lists 
 buckets whose rollup is out of date.
 """
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -394,7 +392,7 @@ class DirtyJobDay(models.Model):
     project_pk = models.BigIntegerField()  # no FK: the project may be deleted meanwhile
     day = models.DateField()
     marked_at = models.DateTimeField(auto_now=True)
-    # Set when a recompute of this bucket failed (config.rollup_failures); cleared by a new write.
+    # Set when a recompute of this bucket failed (common.rollup_failures); cleared by a new write.
     attempts = models.PositiveIntegerField(db_default=0)
     retry_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, db_default="")
@@ -407,25 +405,3 @@ class DirtyJobDay(models.Model):
 
     def __str__(self):
         return f"project {self.project_pk} on {self.day}"
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-class ApiToken(models.Model):
-    """A bearer token; only its SHA-256 is stored, so a leaked database reveals no token."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(max_length=12, editable=False, help_text="First characters, to tell tokens apart.")
-    read_only = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = "API token"
-
-    def __str__(self):
-        return f"{self.prefix}… ({self.user})"

@@ -14,8 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from insights import selectors
-from insights.charts import (
+from common.charts import (
     AMBER,
     BLUE,
     GREEN,
@@ -27,6 +26,7 @@ from insights.charts import (
     success_rate,
     text_error,
 )
+from insights import selectors
 from insights.dirty import day_bounds, local_day
 from insights.models import Project
 

@@ -24,8 +24,8 @@ from django.db.models.functions import TruncDate
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from config.faults import rollup_pause
-from config.rollup_failures import due_filter, recompute_isolated, record_failures
+from common.faults import rollup_pause
+from common.rollup_failures import due_filter, recompute_isolated, record_failures
 from insights.dirty import day_bounds, mark_job_days, zone
 from insights.models import (
     FINAL_STATUSES,
@@ -430,7 +430,7 @@ def recompute_dirty(limit: int | None = None) -> int:
     raw rows stays dirty for the next run. On PostgreSQL the marks being worked on are locked
     with SKIP LOCKED, so concurrent workers share the queue instead of repeating each other.
     Marks re-marked during this call are left to the task their writer scheduled. A bucket whose
-    recompute fails is set aside with a retry time and the rest go on (config.rollup_failures).
+    recompute fails is set aside with a retry time and the rest go on (common.rollup_failures).
     """
     done = 0
     left_dirty: set[int] = set()

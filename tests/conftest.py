@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from insights.tokens import create_api_token
+from common.tokens import create_api_token
 
 
 @pytest.fixture

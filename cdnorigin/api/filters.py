@@ -3,7 +3,7 @@
 import django_filters
 
 from cdnorigin.models import Domain
-from insights.api.filters import AwareDateTimeFilter
+from common.api.filters import AwareDateTimeFilter
 
 
 class LowercaseCharFilter(django_filters.CharFilter):

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from cdnorigin.ingest import MAX_TIMESTAMP, MAX_VALUE, UnknownDomainsError, minute_of, replace_origin_samples
 from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample, status_code_error
-from insights.api.filters import AwareDateTimeField
+from common.api.filters import AwareDateTimeField
 
 REQUIRED = ("domain", "timestamp", "flux", "pv")
 # `id` is what the listing adds; a re-post of listed rows ignores it.

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from cdnorigin.api.samples import InstantFilter, OriginSampleSerializer
 from cdnorigin.api.serializers import DomainSerializer
 from cdnorigin.ingest import MAX_TIMESTAMP, MAX_VALUE
-from insights.api.schema import document_viewset, ingest_errors, ingest_viewset_schema, one_or_list
+from common.api.schema import document_viewset, ingest_errors, ingest_viewset_schema, one_or_list
 
 
 class OriginSampleInputSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from cdnorigin.models import Domain
-from insights.api.serializers import PositionalListSerializer, RejectUnknownFieldsMixin
+from common.api.serializers import PositionalListSerializer, RejectUnknownFieldsMixin
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from cdnorigin.api.filters import DomainFilter
 from cdnorigin.api.serializers import DomainSerializer
 from cdnorigin.models import Domain
-from insights.api.views import NulSafeLookupMixin
+from common.api.views import NulSafeLookupMixin
 
 
 class DomainViewSet(NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

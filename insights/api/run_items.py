@@ -17,7 +17,7 @@ from rest_framework import fields, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
-from insights.api.instants import parse_iso_datetime
+from common.api.instants import parse_iso_datetime
 from insights.models import (
     EARLIEST_TIME,
     FINAL_STATUSES,

@@ -13,7 +13,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from insights.api.filters import AwareDateTimeFilter, MultiValueCharFilter, MultiValueChoiceFilter
+from common.api.filters import AwareDateTimeFilter
+from insights.api.filters import MultiValueCharFilter, MultiValueChoiceFilter
 from insights.api.run_items import (
     DATETIME_MESSAGES,
     JOB_FIELDS,

@@ -6,7 +6,6 @@ resource does not have is a 400 (a typo would otherwise be dropped without notic
 are written and read as the target's natural key: a project as its `key`, a cluster as its `name`.
 """
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -14,7 +13,8 @@ from django.db import models
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from insights.api.filters import MAX_UNIX_SECONDS
+from common.api.filters import MAX_UNIX_SECONDS
+from common.api.serializers import PositionalListSerializer, RejectUnknownFieldsMixin
 from insights.models import (
     Artifact,
     Cluster,
@@ -96,38 +96,6 @@ class NaturalKeyField(serializers.SlugRelatedField):
         if cache[model, data] is None:
             self.fail("does_not_exist", model=model._meta.verbose_name, value=data)
         return cache[model, data]
-
-
-class RejectUnknownFieldsMixin:
-    """A field this resource does not have is a 400 naming it, not silently dropped."""
-
-    def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
-        errors = {name: ["Unknown field."] for name in unknown}
-        try:
-            values = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if not isinstance(exc.detail, dict):
-                raise
-            raise serializers.ValidationError({**exc.detail, **errors}) from None
-        if errors:
-            raise serializers.ValidationError(errors)
-        return values
-
-
-class PositionalListSerializer(serializers.ListSerializer):
-    """Errors of a list as a list with one entry per item (`{}` for a valid one), so an error's
-    index is the item's position, as API.md promises (DRF 3.18 would send only the failing
-    indices as dictionary keys)."""
-
-    def to_internal_value(self, data):
-        try:
-            return super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            detail = exc.detail
-            if isinstance(detail, dict) and detail and all(isinstance(key, int) for key in detail):
-                raise serializers.ValidationError([detail.get(index, {}) for index in range(len(data))]) from None
-            raise
 
 
 class BatchListSerializer(PositionalListSerializer):

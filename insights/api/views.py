@@ -9,6 +9,7 @@ from django.db import IntegrityError
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
+from common.api.views import NulSafeLookupMixin
 from insights import services
 from insights.api import filters, serializers
 from insights.models import Artifact, Cluster, Environment, Project, Rollback, Service, Workflow
@@ -18,15 +19,6 @@ class ConcurrentWrite(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "Another request wrote the same key at the same moment; nothing was written, retry."
     default_code = "conflict"
-
-
-class NulSafeLookupMixin:
-    """A NUL (%00) in a URL key names no stored row, and PostgreSQL refuses it in a query: 404."""
-
-    def get_object(self):
-        if "\x00" in str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")):
-            raise exceptions.NotFound()
-        return super().get_object()
 
 
 class IngestViewSet(NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
+from common.tokens import create_api_token
 from insights.dirty import day_bounds
-from insights.tokens import create_api_token
 from tests.browser.data import BEFORE_YAML, HOSTILE, delivery_data
 from tests.browser.helpers import download_csv, drawn_charts, fetch_csv
 

@@ -12,7 +12,7 @@ from cdnorigin import rollups
 from cdnorigin.dirty import mark_buckets_dirty
 from cdnorigin.ingest import replace_origin_samples
 from cdnorigin.models import DirtyOriginBucket, OriginRollup, OriginSample
-from config.rollup_failures import FIRST_BACKOFF
+from common.rollup_failures import FIRST_BACKOFF
 from tests.cdnorigin.test_rollups import at, domains, expected_rollups, stored_rollups, ts  # noqa: F401
 
 HUGE = 2**62

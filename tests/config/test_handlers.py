@@ -27,12 +27,12 @@ def test_a_page_path_keeps_the_html_404(client_keeping_errors):
     [("/api/v1/projects/", "detail"), ("/openapi/statistics/overview", "description")],
 )
 def test_an_unexpected_error_is_a_500_in_the_envelope_never_html(client_keeping_errors, monkeypatch, path, shape):
-    from insights.tokens import create_api_token
+    from common.tokens import create_api_token
 
     def fail(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("insights.api.authentication.ApiToken.objects.select_related", fail)
+    monkeypatch.setattr("common.api.authentication.ApiToken.objects.select_related", fail)
     answer = client_keeping_errors.get(path, HTTP_AUTHORIZATION=f"Bearer {create_api_token('x')}")
     assert answer.status_code == 500
     assert answer["Content-Type"] == "application/json"

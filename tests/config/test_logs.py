@@ -4,7 +4,7 @@ import json
 import logging
 import sys
 
-from config.logs import JsonFormatter, KeyValueFormatter
+from common.logs import JsonFormatter, KeyValueFormatter
 
 
 def _record(msg="rollup recomputed", exc_info=None, **extra):

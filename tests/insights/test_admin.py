@@ -9,8 +9,9 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
+from common.models import ApiToken
+from common.tokens import create_api_token
 from insights.models import (
-    ApiToken,
     Artifact,
     Cluster,
     DailyJobStat,
@@ -26,7 +27,6 @@ from insights.models import (
     Workflow,
     WorkflowRun,
 )
-from insights.tokens import create_api_token
 
 DERIVED = (DailyJobStat, DailyJobTotal, DirtyJobDay, TestModule)
 K8S_YAML = (
@@ -91,8 +91,8 @@ def rows(db):
     return {"run": run, "shop": shop, "prod": prod, "foreign_env": foreign_env, "web": web, "token": raw_token}
 
 
-def registered(app_label: str):
-    return [model for model in admin.site._registry if model._meta.app_label == app_label]
+def registered(*app_labels: str):
+    return [model for model in admin.site._registry if model._meta.app_label in app_labels]
 
 
 def url(model, view: str, *args) -> str:
@@ -104,10 +104,10 @@ def test_every_insights_model_is_in_the_admin():
         Project, Cluster, Environment, Service, Workflow, Artifact, WorkflowRun, Job, TestModule, Rollback,
         ServiceSnapshot, DailyJobStat, DailyJobTotal, DirtyJobDay, ApiToken,
     }  # fmt: skip
-    assert set(registered("insights")) == expected
+    assert set(registered("insights", "common")) == expected
 
 
-@pytest.mark.parametrize("model", registered("insights"), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", registered("insights", "common"), ids=lambda m: m.__name__)
 def test_changelist_and_change_form_render_for_a_superuser(admin_client, rows, model):
     changelist = admin_client.get(url(model, "changelist"))
     assert changelist.status_code == 200
@@ -116,7 +116,7 @@ def test_changelist_and_change_form_render_for_a_superuser(admin_client, rows, m
     assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
 
 
-@pytest.mark.parametrize("model", registered("insights"), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", registered("insights", "common"), ids=lambda m: m.__name__)
 def test_add_form_renders_unless_rows_come_from_elsewhere(admin_client, rows, model):
     response = admin_client.get(url(model, "add"))
     # Derived rows are computed; tokens are issued by create_api_token (the raw token is shown there).
@@ -417,7 +417,7 @@ def test_export_csv_neutralises_formula_text(admin_client, rows, name):
 
 
 def test_chart_csv_quotes_formula_text_but_not_negative_numbers():
-    from insights.charts import Table, csv_response
+    from common.charts import Table, csv_response
 
     table = Table("t", ["project", "value"], [["=1+1", -3], ["@x", 2.5], ["shop", None]])
     body = csv_response(table, "t.csv").content.decode()

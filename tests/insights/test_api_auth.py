@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.test import APIClient
 
-from insights.models import ApiToken, Project, hash_token
-from insights.tokens import create_api_token
+from common.models import ApiToken, hash_token
+from common.tokens import create_api_token
+from insights.models import Project
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def test_the_database_never_holds_the_raw_token():
     assert row.key_hash == hash_token(token) != token
     assert token.startswith(row.prefix) and len(row.prefix) < len(token) // 2
     with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM insights_apitoken")
+        cursor.execute(f"SELECT * FROM {ApiToken._meta.db_table}")
         stored = [str(value) for value in cursor.fetchone()]
     assert not any(token in value or token[len(row.prefix) :] in value for value in stored)
 

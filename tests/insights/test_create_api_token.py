@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from insights.models import ApiToken, hash_token
+from common.models import ApiToken, hash_token
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from insights.tokens import create_api_token
+from common.tokens import create_api_token
 
 LINE = re.compile(r"^admin login: http://127\.0\.0\.1:8000/admin/ user admin password (\S+)$")
 

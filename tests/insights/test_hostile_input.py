@@ -67,7 +67,7 @@ def test_too_many_query_parameters_are_refused_after_authentication(api_client, 
 
 
 def test_a_token_in_an_oversized_query_string_still_authenticates(anonymous_client):
-    from insights.tokens import create_api_token
+    from common.tokens import create_api_token
 
     token = create_api_token("q")
     answer = anonymous_client.get(f"/api/v1/projects/?{MANY}&token={token}")

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from insights.charts import success_rate
+from common.charts import success_rate
 from insights.dirty import day_bounds, local_day
 from insights.models import Job, Status
 from insights.pages import image_changes, yaml_diff

@@ -11,7 +11,7 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from config.rollup_failures import FIRST_BACKOFF, MAX_BACKOFF, backoff
+from common.rollup_failures import FIRST_BACKOFF, MAX_BACKOFF, backoff
 from insights import rollups
 from insights.dirty import local_day, mark_job_days
 from insights.ingest import ingest_workflow_runs

@@ -13,9 +13,11 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Max, Min, Sum
 
+from cdnorigin.demo import origin_samples
 from cdnorigin.models import CLASS_FIELDS, Domain, OriginRollup, OriginSample
+from common.demo import seed_demo
 from insights import demo
-from insights.models import DailyJobStat, Environment, Job, Project, Rollback, TestModule, WorkflowRun
+from insights.models import DailyJobStat, Environment, Job, Project, Rollback, Service, TestModule, WorkflowRun
 
 NOW = datetime(2026, 3, 12, 6, 30, 17, tzinfo=UTC)  # 14:30 in Asia/Shanghai, a Thursday
 DAYS, CDN_DAYS = 21, 1
@@ -25,7 +27,7 @@ DAYS, CDN_DAYS = 21, 1
 def seeded(django_db_setup, django_db_blocker):
     """Seeded once for the read-only checks of TestSeededData (seeding takes seconds), then wiped."""
     with django_db_blocker.unblock():
-        yield demo.seed_demo(days=DAYS, cdn_days=CDN_DAYS, seed=7, now=NOW)
+        yield seed_demo(days=DAYS, cdn_days=CDN_DAYS, seed=7, now=NOW)
         call_command("flush", interactive=False, verbosity=0)
 
 
@@ -44,7 +46,7 @@ class TestSeededData:
             assert project.environments.filter(production=True, cluster__isnull=False).exists()
             assert project.environments.filter(production=False).exists()
             assert project.workflows.exists() and project.artifacts.exists()
-        types = {service.service_type for service in demo.Service.objects.all()}
+        types = {service.service_type for service in Service.objects.all()}
         assert types == {"k8s", "helm", "helm_chart", "vm"}
 
     def test_jobs_of_every_type_and_status_spread_over_the_days(self):
@@ -141,7 +143,7 @@ def test_same_seed_same_data_other_seed_other_data(db):
     def snapshot(seed):
         built = demo.InsightsGenerator(random.Random(f"{seed}:insights"), 5, NOW).build()
         jobs = [(j.run.id, j.name, j.status, j.started_at, j.finished_at, j.case_count) for j in built.jobs]
-        samples = list(demo.origin_samples(random.Random(f"{seed}:cdn"), 1, NOW))
+        samples = list(origin_samples(random.Random(f"{seed}:cdn"), 1, NOW))
         return jobs, samples
 
     assert snapshot(3) == snapshot(3)

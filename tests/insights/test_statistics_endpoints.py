@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from common.tokens import create_api_token
 from insights import rollups
 from insights.models import (
     Artifact,
@@ -23,7 +24,6 @@ from insights.models import (
     Workflow,
     WorkflowRun,
 )
-from insights.tokens import create_api_token
 
 pytestmark = pytest.mark.django_db
 

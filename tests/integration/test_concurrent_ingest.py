@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from cdnorigin.models import DirtyOriginBucket, OriginSample
+from common.tokens import create_api_token
 from insights.models import DirtyJobDay, Job, WorkflowRun
-from insights.tokens import create_api_token
 from tests.integration.conftest import ROOT, drain
 from tests.integration.data import assert_rollups_equal_raw_recomputation, make_catalogue, recent_minute, run_batch
 

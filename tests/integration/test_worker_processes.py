@@ -17,9 +17,9 @@ from cdnorigin.models import DirtyOriginBucket, OriginRollup, OriginSample
 from cdnorigin.retention import retention_cutoff
 from cdnorigin.selectors import describe_origin_data
 from cdnorigin.tasks import purge_expired_origin_data, recompute_dirty_origin_buckets
+from common.tokens import create_api_token
 from insights.models import DailyJobStat, DirtyJobDay
 from insights.tasks import recompute_dirty_job_days
-from insights.tokens import create_api_token
 from tests.cdnorigin.test_rollups import stored_rollups
 from tests.insights.test_rollups import stored_daily_stats
 from tests.integration.conftest import drain, free_port, wait_until

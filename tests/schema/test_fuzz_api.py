@@ -15,9 +15,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
 from cdnorigin.models import Domain
+from common.tokens import create_api_token
 from config.wsgi import application
 from insights.models import Cluster, Environment, Project, Service
-from insights.tokens import create_api_token
 
 CONFIG = schemathesis.Config.from_dict(
     {

@@ -32,6 +32,7 @@ from django.test import Client, override_settings
 from cdnorigin import throttle
 from cdnorigin.access_keys import create_access_key
 from cdnorigin.models import Domain, OriginSample
+from common.tokens import create_api_token
 from insights.models import (
     Artifact,
     Cluster,
@@ -44,7 +45,6 @@ from insights.models import (
     Workflow,
     WorkflowRun,
 )
-from insights.tokens import create_api_token
 from tests.cdnorigin.volc_client import ACTION_QUERY, sign
 from tests.schema import structural as s
 

@@ -5,7 +5,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from insights.models import ApiToken, hash_token
+from common.models import ApiToken, hash_token
 
 
 @transaction.atomic

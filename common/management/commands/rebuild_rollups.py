@@ -4,8 +4,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cdnorigin import rollups as origin_rollups
-from insights import rollups as insights_rollups
+from common import registry
 
 
 def since_date(text: str) -> date:
@@ -17,7 +16,8 @@ def since_date(text: str) -> date:
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the insights daily job rollup and test modules, and the CDN origin rollups, from raw rows "
+        "Rebuild every app's derived tables (the insights daily job rollup and test modules, the CDN origin "
+        "rollups) from raw rows "
         "(only days from --since on, if given). Safe to run while the service is up."
     )
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, since=None, **options):
         first = since_date(since) if since else None
-        for app, rebuild in (("insights", insights_rollups.rebuild), ("cdnorigin", origin_rollups.rebuild)):
-            summary = rebuild(first)
+        for queue in registry.rollup_queues():
+            summary = queue.rebuild(first)
             details = ", ".join(f"{key}={value}" for key, value in summary.items() if key != "since")
-            self.stdout.write(f"{app}: rebuilt {'all days' if first is None else f'from {first}'}: {details}")
+            self.stdout.write(f"{queue.label}: rebuilt {'all days' if first is None else f'from {first}'}: {details}")

@@ -8,9 +8,7 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from cdnorigin.models import Domain
-from insights import demo
-from insights.models import Project
+from common import demo
 
 
 def non_negative(raw: str) -> int:
@@ -30,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same data")
 
     def handle(self, *args, if_empty, days, cdn_days, seed, **options):
-        if if_empty and (Project.objects.exists() or Domain.objects.exists()):
+        if if_empty and demo.any_data():
             self.stdout.write("Demo data skipped: the database already has projects or CDN domains.")
             return
         clashes = demo.demo_keys_present()

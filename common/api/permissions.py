@@ -2,7 +2,7 @@
 
 from rest_framework import permissions
 
-from insights.models import ApiToken
+from common.models import ApiToken
 
 
 class TokenWritePermission(permissions.BasePermission):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from insights.tokens import create_api_token
+from common.tokens import create_api_token
 
 
 class Command(BaseCommand):

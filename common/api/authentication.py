@@ -6,7 +6,7 @@ from django.core.exceptions import TooManyFieldsSent
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from insights.models import ApiToken, hash_token
+from common.models import ApiToken, hash_token
 
 
 def token_from_request(request) -> str | None:

@@ -1,0 +1,99 @@
+"""What each app lends to the commands and pages that span both: filled in each app's `AppConfig.ready`.
+
+`rebuild_rollups`, `seed_demo`, the admin index and `/healthz` ask this module, never an app, so neither
+app imports the other and a third app joins by registering here. Entries keep the order of
+INSTALLED_APPS (the order `ready()` runs in), so output is stable.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db.models import Model
+from rest_framework.response import Response
+
+
+@dataclass(frozen=True)
+class RollupQueue:
+    """An app's derived tables: the model of its dirty marks (for lag and failure reports) and the
+    function rebuilding everything from raw rows (from a local day on, or all days for None)."""
+
+    label: str
+    dirty_model: type[Model]
+    rebuild: Callable[[date | None], dict]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What `seed_demo` was asked for; each loader reads the part that concerns it."""
+
+    days: int
+    cdn_days: int
+    seed: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DemoLoader:
+    """An app's demo data: whether the app holds any data yet, which of the demo's own keys are
+    already stored (a second load would collide), and the load itself (counts by kind)."""
+
+    label: str
+    has_data: Callable[[], bool]
+    keys_present: Callable[[], list[str]]
+    load: Callable[[DemoOptions], dict[str, int]]
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    label: str
+    count: int
+    url: str
+
+
+@dataclass(frozen=True)
+class Overview:
+    """An app's part of the admin index's "Stored data" panel: counted rows, and raw tables shown as
+    present or not (exists() only: they grow without bound)."""
+
+    rows: list[OverviewRow]
+    raw_tables: list[tuple[str, str, bool]] = field(default_factory=list)  # (label, url, has rows)
+
+
+_rollups: dict[str, RollupQueue] = {}
+_demos: dict[str, DemoLoader] = {}
+_overviews: dict[str, Callable[[], Overview]] = {}
+_envelopes: dict[str, Callable[[Response], Response]] = {}
+
+
+def register_rollups(queue: RollupQueue) -> None:
+    _rollups[queue.label] = queue
+
+
+def rollup_queues() -> list[RollupQueue]:
+    return list(_rollups.values())
+
+
+def register_demo(loader: DemoLoader) -> None:
+    _demos[loader.label] = loader
+
+
+def demo_loaders() -> list[DemoLoader]:
+    return list(_demos.values())
+
+
+def register_overview(label: str, overview: Callable[[], Overview]) -> None:
+    _overviews[label] = overview
+
+
+def overviews() -> list[Overview]:
+    return [overview() for overview in _overviews.values()]
+
+
+def register_error_envelope(prefix: str, render: Callable[[Response], Response]) -> None:
+    """API errors under the path `prefix` are rendered by `render` (common.api.errors)."""
+    _envelopes[prefix] = render
+
+
+def error_envelopes() -> list[tuple[str, Callable[[Response], Response]]]:
+    return list(_envelopes.items())

@@ -1,0 +1,27 @@
+"""Plain bulk inserts of prepared values, for demo and benchmark loaders: no model instances, no signals."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection
+
+
+def db_datetime(moment: datetime):
+    """An aware datetime as the backend stores it (what DateTimeField does, without the overhead)."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def insert_rows(model, fields: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    """A plain bulk insert of prepared values: COPY on PostgreSQL (bulk_create is ~10x slower
+    there), executemany elsewhere. No signals, no model instances."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)

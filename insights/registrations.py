@@ -1,0 +1,36 @@
+"""What this app lends to the commands and pages spanning apps (`common.registry`); run by `ready()`."""
+
+from django.urls import reverse
+
+from common import registry
+from insights import demo, rollups, selectors
+from insights.api.errors import OPENAPI_PREFIX, zadig_response
+from insights.models import DirtyJobDay, WorkflowRun
+
+OVERVIEW_ROWS = (
+    ("project_count", "projects", "insights_project"),
+    ("cluster_count", "clusters", "insights_cluster"),
+    ("env_count", "environments", "insights_environment"),
+    ("service_count", "services", "insights_service"),
+    ("workflow_count", "workflows", "insights_workflow"),
+    ("artifact_count", "artifacts", "insights_artifact"),
+)
+
+
+def overview() -> registry.Overview:
+    """The counts /openapi/statistics/overview answers, and whether any workflow run is stored."""
+    counts = selectors.overview()
+    return registry.Overview(
+        rows=[
+            registry.OverviewRow(label, counts[key], reverse(f"admin:{name}_changelist"))
+            for key, label, name in OVERVIEW_ROWS
+        ],
+        raw_tables=[("workflow runs", reverse("admin:insights_workflowrun_changelist"), WorkflowRun.objects.exists())],
+    )
+
+
+def register() -> None:
+    registry.register_rollups(registry.RollupQueue("insights", DirtyJobDay, rollups.rebuild))
+    registry.register_demo(registry.DemoLoader("insights", demo.has_data, demo.demo_keys_present, demo.load))
+    registry.register_overview("insights", overview)
+    registry.register_error_envelope(OPENAPI_PREFIX, zadig_response)
