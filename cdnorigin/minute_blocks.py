@@ -9,7 +9,8 @@ minute rows in the same statement as its sums, so it is never staler than they a
 288 rows a domain, one byte string each, and a 1-minute series a strided slice of one unpack.
 
 Written by `cdnorigin.rollups` (and `cdnorigin.rollup_sql`, which packs MINUTE_FIELDS in this order),
-read by `cdnorigin.minutes`.
+read by `cdnorigin.origin_data` (`read` lays the blocks out, `patch` rewrites dirty ones, `shape`
+unpacks them).
 """
 
 import struct

@@ -145,10 +145,10 @@ class OriginRollup(models.Model):
     5-minute buckets, so the peak of a sum over domains is read from hour rows, not 5-minute ones.
     They are packed as 12 little-endian int8 (96 bytes, `cdnorigin.rollups.pack_slots`): a fixed-width
     blob decodes with one `struct` call and is stored alike on SQLite and PostgreSQL, where JSON lists
-    would cost a parse per row. Empty on 5-minute and day rows, and on hour rows written before they
-    existed (readers fall back to the 5-minute rows; `rebuild_rollups` fills them). A 5-minute row
-    carries its five minutes the same way (`minutes`, see `cdnorigin.minute_blocks`), so 1-minute
-    answers read 288 rows a domain and day instead of 1,440 samples.
+    would cost a parse per row. Empty on 5-minute and day rows. A 5-minute row carries its five minutes
+    the same way (`minutes`, see `cdnorigin.minute_blocks`), so 1-minute answers read 288 rows a domain
+    and day instead of 1,440 samples. Every row carries what its interval carries (migration 0007 saw
+    to rows rolled before): readers keep no fallback.
     """
 
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="+", db_index=False)

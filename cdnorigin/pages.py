@@ -18,6 +18,7 @@ from django.utils import timezone
 from cdnorigin import selectors
 from cdnorigin.errors import VolcError, invalid_parameter
 from cdnorigin.models import Domain
+from cdnorigin.origin_data.shape import TOTAL_NAME
 from cdnorigin.periods import INTERVALS
 from common.charts import (
     AMBER,
@@ -91,11 +92,11 @@ def load(params: dict) -> dict[str, list[dict]]:
 
 def _values(resource: dict, metric: str) -> list[float]:
     series = next(item for item in resource["Metrics"] if item["Metric"] == metric)
-    return list(series["Values"].values)  # cdnorigin.points.Points: no dict per point
+    return list(series["Values"].values)  # cdnorigin.origin_data.render.Points: no dict per point
 
 
 def _total(resources: list[dict]) -> dict:
-    return next(resource for resource in resources if resource["Name"] == selectors.TOTAL_NAME)
+    return next(resource for resource in resources if resource["Name"] == TOTAL_NAME)
 
 
 def timestamps(answers: dict[str, list[dict]]) -> list[int]:
@@ -168,7 +169,7 @@ def chart_specs(tables: dict[str, Table], interval: str) -> dict[str, dict]:
             dataset(
                 name,
                 table.column(name),
-                GREY if name == selectors.TOTAL_NAME else PALETTE[index % len(PALETTE)],
+                GREY if name == TOTAL_NAME else PALETTE[index % len(PALETTE)],
                 kind="line",
             )
             for index, name in enumerate(names)

@@ -33,6 +33,7 @@ SPAN_LIMITS = ((1 * DAY, ("1min", "5min", "hour")), (31 * DAY, ("5min", "hour", 
 DEFAULT_INTERVAL = "5min"
 DEFAULT_SPAN = DAY  # neither StartTime nor EndTime: the last 24 hours
 METRICS = ("flux", "bandwidth", "pv", "qps", "status_all", "status_2xx", "status_3xx", "status_4xx", "status_5xx")
+RATES = ("bandwidth", "qps")  # answered as per-second floats; the other metrics are integer sums
 MAX_DOMAINS = 50
 MAX_DOMAIN_LENGTH = 253
 # Unix seconds an answer may be asked about: up to 2106, far past any retention, safely inside datetime.

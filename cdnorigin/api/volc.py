@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from cdnorigin import accounts, selectors, throttle
 from cdnorigin.errors import VolcError, invalid_parameter
-from cdnorigin.points import to_json
+from cdnorigin.origin_data.render import to_json
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ ACTIONS: dict[tuple[str, str], Callable[[HttpRequest], dict]] = {
 
 
 def envelope_response(request_id: str, action: str, version: str, status: int, body: dict) -> HttpResponse:
-    """The envelope as JSON; an answer's `Values` (cdnorigin.points.Points) go in pre-rendered."""
+    """The envelope as JSON; an answer's `Values` (cdnorigin.origin_data.render.Points) go in pre-rendered."""
     metadata = {"RequestId": request_id, "Action": action, "Version": version, "Service": SERVICE, "Region": REGION}
     if status == 200:
         payload = {"ResponseMetadata": metadata, "Result": body}

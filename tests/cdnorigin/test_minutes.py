@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from cdnorigin import minutes, rollups
+from cdnorigin import rollups
 from cdnorigin.minute_blocks import BLOCK
 from cdnorigin.models import Domain, OriginRollup, OriginSample
+from cdnorigin.origin_data import read as minutes
 from cdnorigin.selectors import describe_origin_data
 
 DAY = datetime(2024, 5, 1, tzinfo=UTC)
@@ -53,17 +54,14 @@ def reordered(reader, order):
 
 
 def reordered_blocks(reader, order):
-    """`reader` of 5-minute rows with each domain's starts, block lengths and blocks put in `order(n)`."""
+    """`reader` of 5-minute rows with each domain's starts and minute blocks put in `order(n)`."""
 
     def read(*args):
         rows = []
-        for domain_id, starts, lengths, packed in reader(*args):
-            offsets = [sum(lengths[:n]) for n in range(len(lengths))]
-            pieces = [packed[at : at + length] for at, length in zip(offsets, lengths, strict=True)]
+        for domain_id, starts, packed in reader(*args):
+            pieces = [packed[at : at + BLOCK.size] for at in range(0, len(packed), BLOCK.size)]
             new = order(len(starts))
-            rows.append(
-                (domain_id, [starts[n] for n in new], [lengths[n] for n in new], b"".join(pieces[n] for n in new))
-            )
+            rows.append((domain_id, [starts[n] for n in new], b"".join(pieces[n] for n in new)))
         return rows
 
     return read
@@ -94,7 +92,7 @@ def test_a_full_day_handed_over_out_of_order_lands_on_its_own_minutes(settings, 
         assert got["status_5xx"] == [float(index % 7) for index in range(1440)]
 
     # The order a plan may hand over after re-posts move rows in the heap: the answer must not change.
-    monkeypatch.setattr(minutes, "_block_arrays", reordered_blocks(minutes._block_arrays, order))
+    monkeypatch.setattr(minutes, "block_rows", reordered_blocks(minutes.block_rows, order))
     monkeypatch.setattr(minutes, "_code_arrays", reordered(minutes._code_arrays, order))
     assert describe_origin_data(params, None, now=DAY + timedelta(days=2)) == in_order
 
@@ -113,27 +111,10 @@ def test_missing_minutes_are_zeros_whatever_the_order(settings, monkeypatch, met
         == expected
     )
     if connection.vendor == "postgresql":
-        monkeypatch.setattr(minutes, "_block_arrays", reordered_blocks(minutes._block_arrays, reverse))
+        monkeypatch.setattr(minutes, "block_rows", reordered_blocks(minutes.block_rows, reverse))
         monkeypatch.setattr(minutes, "_code_arrays", reordered(minutes._code_arrays, reverse))
         got = status_series(describe_origin_data(params, None, now=DAY + timedelta(days=2)), domain.name)
         assert got["status_4xx"] == expected
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("metric", ["status_all", "flux", "qps"])
-def test_five_minute_rows_without_their_minutes_are_answered_from_the_minute_rows(settings, metric):
-    """Rows rolled before they carried their minutes (migration 0004) hold none until `rebuild_rollups`:
-    their buckets are read from the samples, and the answer is the one the filled rows give."""
-    settings.INSIGHTS_TIME_ZONE = "UTC"
-    domain, params = full_day("legacy.example.com")
-    params.update(Metric=metric, StartTime=params["StartTime"] + 90)  # mid-bucket: a partial first bucket
-    now = DAY + timedelta(days=2)
-    filled = describe_origin_data(params, None, now=now)
-    legacy = [DAY + timedelta(minutes=5 * n) for n in (0, 1, 2, 100, 287)]
-    assert OriginRollup.objects.filter(interval="5min", start__in=legacy).update(minutes=b"") == len(legacy)
-    assert describe_origin_data(params, None, now=now) == filled
-    OriginRollup.objects.filter(interval="5min").update(minutes=b"")
-    assert describe_origin_data(params, None, now=now) == filled
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from cdnorigin import rollups
 from cdnorigin.api.volc import envelope_response
 from cdnorigin.ingest import MAX_VALUE
 from cdnorigin.models import MAX_STATUS_COUNT, Domain, OriginSample
-from cdnorigin.points import Points, Timeline, to_json
+from cdnorigin.origin_data.render import Points, Timeline, to_json
 from cdnorigin.selectors import describe_origin_data
 
 # Floats whose JSON takes every form: exponents both ways, many digits, zeros, whole numbers of counts.

@@ -242,34 +242,6 @@ def test_every_statistic_matches_a_recomputation_from_raw_minutes(settings, zone
         assert_same(got, expected)
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("seed", range(3))
-def test_total_peaks_stay_exact_for_hour_rows_rolled_before_they_carried_five_minute_values(settings, seed):
-    """Hour rows from before migration 0002 have no packed 5-minute values until `rebuild_rollups`:
-    their hours are answered from the 5-minute rows, mixed with filled rows and dirty buckets."""
-    settings.INSIGHTS_TIME_ZONE = "Europe/Berlin"
-    zone = ZoneInfo("Europe/Berlin")
-    rng = random.Random(f"unfilled-{seed}")
-    domains = [Domain.objects.create(name=f"d{number}.example.com") for number in range(rng.randint(2, 4))]
-    names = [domain.name for domain in domains]
-    first, minutes, truth = build_data(rng, zone, domains)
-    hours = list(OriginRollup.objects.filter(interval="hour").values_list("id", flat=True))
-    blanked = rng.sample(hours, len(hours) // 2)
-    OriginRollup.objects.filter(id__in=blanked).update(five_minute_flux=b"", five_minute_pv=b"")
-    now = datetime.fromtimestamp(first, UTC) + timedelta(days=10)
-    for number in range(8):
-        params = {**random_query(rng, first, minutes, names), "Metric": rng.choice(["bandwidth", "qps"])}
-        params["Interval"] = "day" if number % 2 else "hour"
-        params["EndTime"] = params["StartTime"] + rng.randint(86401, 3 * 86400)
-        params.pop("Aggregate", None)
-        chosen = params["Domain"].split(",") if "Domain" in params else names
-        output = "both" if "Domain" in params else "total"
-        expected = expected_answer(
-            truth, params["StartTime"], params["EndTime"], params["Interval"], params["Metric"], chosen, output, zone
-        )
-        assert_same(values(describe_origin_data(params, None, now=now)), expected)
-
-
 # ---------------------------------------------------------------------------------------------
 # Domains, permissions and the seed's shape.
 

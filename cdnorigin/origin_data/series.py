@@ -1,33 +1,11 @@
-"""The per-resource sums an origin-data answer is built from, and how the database hands over epoch seconds."""
+"""What the steps of an origin-data answer pass along: per-resource sums on the period grid (`Series`),
+hour rows' packed 5-minute values (`Slots`), and the column arithmetic both need."""
 
 import struct
 from dataclasses import dataclass, field
 from operator import add
 
-import psycopg
-from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
-from django.db.models import BigIntegerField, Func
-
-from .rollups import SLOT_STRUCT
-
-# Rows fetched per round trip when streaming rollup or minute rows.
-CHUNK = 20000
-
-
-def binary_rows(sql: str, params: list) -> list[tuple]:
-    """PostgreSQL: all rows of `sql` through a binary-format cursor of Django's connection (and so its
-    transaction). psycopg decodes binary arrays in C, where the text format would have PostgreSQL write
-    (and psycopg parse) every number as digits and every packed byte as hex."""
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
-        return cursor.fetchall()
-
-
-def in_scope(rows, field: str, scope: list[int] | None):
-    """`rows` limited to the domain ids `scope` (None: every domain, no `IN (...)` list)."""
-    return rows if scope is None else rows.filter(**{f"{field}__in": scope})
+from cdnorigin.rollups import SLOT_STRUCT
 
 
 @dataclass
@@ -97,40 +75,18 @@ SLOT_BYTES = SLOT_STRUCT.size
 
 @dataclass(frozen=True)
 class Slots:
-    """One domain's hour rows for the `total` peaks: the starts of the rows carrying packed 5-minute
-    values, those values concatenated in that order, and the starts of rows that carry none (rolled
-    before the values existed)."""
+    """One domain's hour rows for the `total` peaks: their starts, and their packed 5-minute values
+    (SLOT_BYTES each, `cdnorigin.rollups.pack_slots`) concatenated in that order."""
 
     starts: list[int]
     packed: bytes
-    unfilled: list[int]
 
-    @classmethod
-    def of_rows(cls, rows: list[tuple[int, bytes]]) -> "Slots":
-        """From (start, packed) rows ordered by start."""
-        filled = [(start, bytes(packed)) for start, packed in rows if len(packed) == SLOT_BYTES]
-        unfilled = [start for start, packed in rows if len(packed) != SLOT_BYTES]
-        return cls([start for start, _ in filled], b"".join(packed for _, packed in filled), unfilled)
-
-    @classmethod
-    def of_arrays(cls, starts: list[int], unfilled: list[int] | None, packed: bytes | None, keep=None) -> "Slots":
-        """From the arrays of `selectors._rollup_arrays`: every row's start, the starts of rows without
-        values (None: none) and the others' values concatenated in the order of `starts`; rows not
-        starting at a start in `keep` (a set or dict; None: all) are left out."""
-        packed = packed or b""
-        filled = starts
-        if unfilled:
-            missing = set(unfilled)
-            filled = [start for start in starts if start not in missing]
-        if keep is not None:
-            pieces = [(start, packed[n * SLOT_BYTES : (n + 1) * SLOT_BYTES]) for n, start in enumerate(filled)]
-            pieces = [(start, piece) for start, piece in pieces if start in keep]
-            filled, packed = [start for start, _ in pieces], b"".join(piece for _, piece in pieces)
-            unfilled = [start for start in unfilled or () if start in keep]
-        return cls(filled, packed, sorted(unfilled or ()))
+    def pieces(self) -> dict[int, bytes]:
+        """Each row's packed values by its start."""
+        return {start: self.packed[n * SLOT_BYTES : (n + 1) * SLOT_BYTES] for n, start in enumerate(self.starts)}
 
 
-EMPTY_SLOTS = Slots([], b"", [])
+EMPTY_SLOTS = Slots([], b"")
 
 
 def slot_sums(buffers: list[bytes], count: int) -> tuple[int, ...] | list[int]:
@@ -162,23 +118,3 @@ def _slot_sums_one_by_one(buffers: list[bytes], count: int) -> list[int]:
     for buffer in buffers:
         sums = list(map(add, sums, layout.unpack(buffer)))
     return sums
-
-
-class EpochSeconds(Func):
-    """Unix seconds of a datetime column, computed by the database: parsing a Python datetime per row
-    would cost more than the rest of an answer."""
-
-    output_field = BigIntegerField()
-
-    def get_db_converters(self, connection):
-        return []  # both databases already answer a Python int
-
-    def as_sql(self, compiler, connection, **extra):
-        raise ImproperlyConfigured(f"origin statistics support SQLite and PostgreSQL, not {connection.vendor}")
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint")
-
-    def as_sqlite(self, compiler, connection, **extra):
-        # '%%%%s' survives both the template and the backend's placeholder rewriting as strftime's '%s'.
-        return super().as_sql(compiler, connection, template="CAST(STRFTIME('%%%%s', %(expressions)s) AS INTEGER)")

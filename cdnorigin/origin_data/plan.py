@@ -1,0 +1,119 @@
+"""Step 2: which rows answer the query, and which of them may be stale.
+
+The plan names the domains (in the answer's order, after the caller's permissions), the periods, the
+source each period is read from, the rollup columns the metric needs, and the dirty 5-minute buckets
+in range. Sources:
+
+- `minute_blocks`: 1-minute flux, pv and status_all, from the minutes each 5-minute row carries
+  (`cdnorigin.minute_blocks`);
+- `minute_codes`: 1-minute single status codes, from the minute rows' status objects;
+- `rollups`: 5min/hour/day, from the rollup rows of that interval; a period holding a dirty bucket is
+  `stale` and is summed from 5-minute values by `patch`.
+
+The dirty set is read before any rollup row: a recompute committing in between only makes `patch`
+take a bucket from raw rows that was already clean, never count one twice.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cdnorigin.dirty import FIVE_MINUTES, dirty_buckets
+from cdnorigin.errors import VolcError
+from cdnorigin.models import Domain
+from cdnorigin.params import BOTH, TOTAL, OriginQuery
+from cdnorigin.periods import Periods, periods_between
+
+MINUTE_BLOCKS = "minute_blocks"
+MINUTE_CODES = "minute_codes"
+ROLLUPS = "rollups"
+
+
+@dataclass(frozen=True)
+class Plan:
+    query: OriginQuery
+    domains: list[tuple[int, str]]  # (id, name) answered, in the answer's order
+    scope: list[int] | None  # the ids to filter on; None: every domain, no `IN (...)` list
+    periods: Periods
+    source: str
+    columns: tuple[str, ...]  # OriginRollup columns read (source `rollups`)
+    slot_column: str | None  # hour rows' packed 5-minute values, for the total's peaks
+    dirty: frozenset[tuple[int, int]]  # (domain id, bucket start) marked, answered domains, in range
+    stale: frozenset[tuple[int, int]]  # (domain id, period index) holding a dirty bucket (source `rollups`)
+
+    @property
+    def ids(self) -> list[int]:
+        return [domain_id for domain_id, _ in self.domains]
+
+    @property
+    def with_status(self) -> bool:
+        return self.query.metric.startswith("status")
+
+    def bucket_range(self) -> tuple[int, int]:
+        """The periods' span widened to whole 5-minute buckets (a 1-minute range may start mid-bucket)."""
+        first = self.periods.first - self.periods.first % FIVE_MINUTES
+        return first, -(-self.periods.end // FIVE_MINUTES) * FIVE_MINUTES
+
+
+def make_plan(query: OriginQuery, allowed_domains: set[str] | None) -> Plan:
+    domains = _resolve_domains(query.domains, allowed_domains)
+    periods = periods_between(query.start, query.end, query.interval)
+    ids = [domain_id for domain_id, _ in domains]
+    scope = None if query.domains is None and allowed_domains is None else ids
+    status = query.metric.startswith("status")
+    if query.interval != "1min":
+        source = ROLLUPS
+    elif status and query.metric != "status_all":
+        source = MINUTE_CODES
+    else:
+        source = MINUTE_BLOCKS
+    total_peaks = query.metric in ("bandwidth", "qps") and query.interval in ("hour", "day")
+    total_peaks = total_peaks and query.output in (TOTAL, BOTH)
+    slot_column = ("five_minute_flux" if query.metric == "bandwidth" else "five_minute_pv") if total_peaks else None
+    plan = Plan(query, domains, scope, periods, source, _columns(query), slot_column, frozenset(), frozenset())
+    if source == MINUTE_CODES:
+        return plan  # read from the minute rows themselves: nothing can be stale
+    dirty = _dirty(plan)
+    stale = {(domain_id, periods.index_of(start)) for domain_id, start in dirty} if source == ROLLUPS else set()
+    return Plan(query, domains, scope, periods, source, plan.columns, slot_column, frozenset(dirty), frozenset(stale))
+
+
+def _resolve_domains(names: tuple[str, ...] | None, allowed: set[str] | None) -> list[tuple[int, str]]:
+    """(id, name) of the domains asked about, in request order; 403 before 404, as the seed's sub-accounts."""
+    if names is None:
+        rows = Domain.objects.all() if allowed is None else Domain.objects.filter(name__in=allowed)
+        return list(rows.order_by("name").values_list("id", "name"))
+    if allowed is not None and any(name not in allowed for name in names):
+        raise VolcError(403, "AccessDenied.IAMUnauthorized", "您没有权限执行该操作")
+    found = dict(Domain.objects.filter(name__in=names).values_list("name", "id"))
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise VolcError(404, "NotFound.Domain", f"账户下无此域名:{','.join(missing)}")
+    return [(found[name], name) for name in names]
+
+
+def _columns(query: OriginQuery) -> tuple[str, ...]:
+    """The rollup columns a metric is answered from at 5min/hour/day: rates read the largest 5-minute
+    sums at hour/day, status metrics the status object."""
+    if query.metric.startswith("status"):
+        return ("status",)
+    if query.metric in ("flux", "pv"):
+        return (query.metric,)
+    column = "flux" if query.metric == "bandwidth" else "pv"
+    return (column,) if query.interval == "5min" else (f"peak_{column}_5m",)
+
+
+def _dirty(plan: Plan) -> set[tuple[int, int]]:
+    """Marked buckets of the answered domains overlapping the periods, as (domain id, Unix second).
+
+    Marks of domains not answered about (deleted, or created since they were listed) are left out."""
+    first, end = plan.bucket_range()
+    wanted = set(plan.ids)
+    return {
+        (domain_id, int(start.timestamp()))
+        for domain_id, start in dirty_buckets(plan.scope, _utc(first), _utc(end))
+        if domain_id in wanted
+    }
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
