@@ -10,13 +10,10 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
 
+from common.rows import chunks
+
 SQLITE_MAX_PARAMS = 999
 POSTGRES_ROWS_PER_STATEMENT = 50_000
-
-
-def _chunks(items: Sequence, size: int):
-    for offset in range(0, len(items), size):
-        yield items[offset : offset + size]
 
 
 def upsert(
@@ -55,7 +52,7 @@ def upsert(
             return result
         if connection.vendor == "postgresql":
             arrays = ", ".join(f"%s::{fields[column].db_type(connection)}[]" for column in columns)
-            for chunk in _chunks(rows, POSTGRES_ROWS_PER_STATEMENT):
+            for chunk in chunks(rows, POSTGRES_ROWS_PER_STATEMENT):
                 cursor.execute(
                     f"{head}SELECT * FROM unnest({arrays}){tail}", [list(values) for values in zip(*chunk, strict=True)]
                 )
@@ -65,7 +62,7 @@ def upsert(
         adapt = connection.ops.adapt_datetimefield_value
         dated = [isinstance(fields[column], models.DateTimeField) for column in columns]
         placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        for chunk in _chunks(rows, SQLITE_MAX_PARAMS // len(columns)):
+        for chunk in chunks(rows, SQLITE_MAX_PARAMS // len(columns)):
             params = [
                 adapt(value) if is_date else value for row in chunk for value, is_date in zip(row, dated, strict=True)
             ]
@@ -90,8 +87,8 @@ def delete_in(model: type[models.Model], column: str, values: Sequence) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             field_type = next(f for f in model._meta.concrete_fields if f.column == column).db_type(connection)
-            for chunk in _chunks(values, POSTGRES_ROWS_PER_STATEMENT):
+            for chunk in chunks(values, POSTGRES_ROWS_PER_STATEMENT):
                 cursor.execute(f"{sql} = ANY(%s::{field_type}[])", [list(chunk)])
             return
-        for chunk in _chunks(values, SQLITE_MAX_PARAMS):
+        for chunk in chunks(values, SQLITE_MAX_PARAMS):
             cursor.execute(f"{sql} IN ({', '.join(['%s'] * len(chunk))})", list(chunk))

@@ -143,7 +143,7 @@ class OriginRollup(models.Model):
     `status` maps a three-digit code (as a string) to its count. Hour and day periods start at
     local clock boundaries in INSIGHTS_TIME_ZONE. An hour row also carries the flux and pv of its twelve
     5-minute buckets, so the peak of a sum over domains is read from hour rows, not 5-minute ones.
-    They are packed as 12 little-endian int8 (96 bytes, `cdnorigin.rollups.pack_slots`): a fixed-width
+    They are packed as 12 little-endian int8 (96 bytes, `cdnorigin.rollup_rows.pack_slots`): a fixed-width
     blob decodes with one `struct` call and is stored alike on SQLite and PostgreSQL, where JSON lists
     would cost a parse per row. Empty on 5-minute and day rows. A 5-minute row carries its five minutes
     the same way (`minutes`, see `cdnorigin.minute_blocks`), so 1-minute answers read 288 rows a domain

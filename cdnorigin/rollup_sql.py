@@ -116,7 +116,7 @@ def _in_slot(column: str, slot: int) -> str:
 
 
 def _packed_slots(column: str) -> str:
-    """SQL for a group's twelve 5-minute values of `column` packed as `rollups.pack_slots` does."""
+    """SQL for a group's twelve 5-minute values of `column` packed as `rollup_rows.pack_slots` does."""
     return " || ".join(_little_endian(_in_slot(column, slot)) for slot in range(SLOTS))
 
 

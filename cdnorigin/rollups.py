@@ -3,16 +3,16 @@
 Three levels per domain, each derived whole from the level below, never incremented in place (a
 retried or duplicated task cannot double count):
 
-- `5min`: sums of the minute rows of one UTC 5-minute bucket;
+- `5min`: sums of the minute rows of one UTC 5-minute bucket (`cdnorigin.raw_sums`);
 - `hour`: sums of the 5-minute rows of one local hour (starts where the local minute is 0);
 - `day`: sums of the hour rows of one local day (local midnight to local midnight: 23/24/25 h).
 
 `peak_flux_5m`/`peak_pv_5m` are the largest 5-minute sums inside the period (a 5-minute row's own
 values). An hour row also carries its twelve 5-minute flux and pv values (`five_minute_flux`/`_pv`,
-packed by `pack_slots`; zero where a bucket has no row), so peaks of sums across domains need no
+packed as `cdnorigin.rollup_rows` says; zero where a bucket has no row), so peaks of sums across domains need no
 5-minute rows. `status` maps a code (string) to its non-zero count. A period without minute rows has
 no row.
-Period boundaries come from `cdnorigin.periods`, the same arithmetic the selectors answer with.
+Period boundaries come from `cdnorigin.periods`, the same arithmetic the answers use.
 
 On PostgreSQL `recompute_buckets` rewrites each level of all its buckets with a few set-based
 statements (`cdnorigin.rollup_sql`); the Python path here (read, sum, delete, insert) serves SQLite,
@@ -24,12 +24,10 @@ buckets of the same hour cannot each write an hour computed without the other's 
 """
 
 import json
-import struct
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, datetime, time
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -37,201 +35,30 @@ from django.utils import timezone
 from cdnorigin import bulk, rollup_sql
 from cdnorigin.bulk import int_array
 from cdnorigin.dirty import FIVE_MINUTES, five_minute_floor
-from cdnorigin.minute_blocks import minute_values, pack_minutes
-from cdnorigin.models import CLASS_FIELDS, DirtyOriginBucket, Domain, Interval, OriginRollup, OriginSample
+from cdnorigin.models import DirtyOriginBucket, Domain, OriginRollup, OriginSample
 from cdnorigin.periods import floor, local_zone, next_start
+from cdnorigin.raw_sums import RANGES_PER_QUERY, raw_five_minute_rows
+from cdnorigin.rollup_rows import (
+    DAY,
+    END_OF_TIME,
+    FIVE,
+    HOUR,
+    INSERT_COLUMNS,
+    ROLLUP_FIELDS,
+    SLOTS,
+    pack_slots,
+    rollup_row,
+    unix,
+    utc,
+)
 from common.faults import rollup_pause
 from common.rollup_failures import due_filter, recompute_isolated, record_failures
+from common.rows import chunks
 
 # Dirty marks handled per transaction by `recompute_dirty`.
 DIRTY_BATCH = 2000
 # Minute rows of a domain per set-based rebuild statement (a multiple of 5 minutes): a week, ~10,000 rows.
 REBUILD_SECONDS = 7 * 86400
-# Ranges OR'ed into one statement (3 parameters each, well under SQLite's 999).
-RANGES_PER_QUERY = 150
-INSERT_COLUMNS = (
-    "domain_id",
-    "interval",
-    "start",
-    "flux",
-    "pv",
-    "peak_flux_5m",
-    "peak_pv_5m",
-    "five_minute_flux",
-    "five_minute_pv",
-    "minutes",
-    "status",
-)
-ROLLUP_FIELDS = ("domain_id", "start", "flux", "pv", "peak_flux_5m", "peak_pv_5m", "status")
-END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
-FIVE, HOUR, DAY = Interval.FIVE_MINUTES.value, Interval.HOUR.value, Interval.DAY.value
-# 5-minute buckets per hour: every zone's offset is a multiple of 15 minutes, so each local hour
-# starts on a 5-minute boundary and holds exactly twelve.
-SLOTS = 12
-SLOT_STRUCT = struct.Struct(f"<{SLOTS}q")
-NO_SLOTS = b""
-
-
-def pack_slots(values) -> bytes:
-    """Twelve 5-minute values (index 0 = the hour's first 5 minutes) as little-endian int8."""
-    return SLOT_STRUCT.pack(*values)
-
-
-def unpack_slots(packed) -> tuple[int, ...]:
-    return SLOT_STRUCT.unpack(packed)
-
-
-def _ts(dt: datetime) -> int:
-    return int(dt.timestamp())
-
-
-def _utc(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
-def _row(
-    domain_id: int,
-    interval: str,
-    start: int,
-    flux: int,
-    pv: int,
-    peak_flux: int,
-    peak_pv: int,
-    status,
-    slots_flux: bytes = NO_SLOTS,
-    slots_pv: bytes = NO_SLOTS,
-    minutes: bytes = NO_SLOTS,
-) -> dict:
-    codes = {str(code): int(count) for code, count in sorted(status.items(), key=lambda item: int(item[0])) if count}
-    return {
-        "domain_id": domain_id,
-        "interval": interval,
-        "start": _utc(start),
-        "flux": int(flux),
-        "pv": int(pv),
-        "peak_flux_5m": int(peak_flux),
-        "peak_pv_5m": int(peak_pv),
-        "status": codes,
-        "five_minute_flux": slots_flux,
-        "five_minute_pv": slots_pv,
-        "minutes": minutes,
-    }
-
-
-# --- raw minute rows -> 5-minute sums -------------------------------------------------------------
-
-
-def _epoch_expression() -> str:
-    """SQL for the Unix second of `s.minute`."""
-    if connection.vendor == "postgresql":
-        return "FLOOR(EXTRACT(EPOCH FROM s.minute))::bigint"
-    if connection.vendor == "sqlite":
-        return "CAST(STRFTIME('%%s', s.minute) AS INTEGER)"
-    raise ImproperlyConfigured(f"origin rollups support SQLite and PostgreSQL, not {connection.vendor}")
-
-
-def _bucket_expression() -> str:
-    """SQL for the Unix second starting the 5-minute bucket of `s.minute`."""
-    return f"({_epoch_expression()} / {FIVE_MINUTES}) * {FIVE_MINUTES}"
-
-
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for offset in range(0, len(items), size):
-        yield items[offset : offset + size]
-
-
-def _status_codes_expression() -> str:
-    """A table function of `s.status` yielding (key, value) rows: its codes and counts."""
-    return "jsonb_each_text(s.status)" if connection.vendor == "postgresql" else "json_each(s.status)"
-
-
-def _ranges_sql(chunk: list[tuple[int, datetime, datetime]]) -> tuple[str, list]:
-    """WHERE clause over minute rows `s` for (domain_id, start, end) ranges, and its parameters."""
-    adapt = connection.ops.adapt_datetimefield_value
-    where = " OR ".join(["(s.domain_id = %s AND s.minute >= %s AND s.minute < %s)"] * len(chunk))
-    return where, [value for domain_id, a, b in chunk for value in (domain_id, adapt(a), adapt(b))]
-
-
-def sample_minutes(ranges: list[tuple[int, datetime, datetime]]) -> Iterator[tuple[int, int, tuple[int, ...]]]:
-    """Each minute row in (domain_id, start, end) ranges, unordered: its domain_id, Unix second, and its
-    values as a 5-minute row's `minutes` hold them (`cdnorigin.minute_blocks.minute_values`)."""
-    samples = connection.ops.quote_name(OriginSample._meta.db_table)
-    columns = ", ".join(f"s.{name}" for name in ("flux", "pv", *CLASS_FIELDS))
-    with connection.cursor() as cursor:
-        for chunk in _chunks(ranges, RANGES_PER_QUERY):
-            where, params = _ranges_sql(chunk)
-            cursor.execute(
-                f"SELECT s.domain_id, {_epoch_expression()}, {columns} FROM {samples} s WHERE {where}", params
-            )
-            for domain_id, at, flux, pv, *classes in cursor.fetchall():
-                yield domain_id, int(at), minute_values(flux, pv, classes)
-
-
-def _raw_five_minute(ranges: list[tuple[int, datetime, datetime]], with_minutes: bool = True) -> list[dict]:
-    """5-minute rows of the minute rows in (domain_id, start, end) ranges (bucket-aligned), ordered.
-
-    The status sums by code come from the samples' status objects expanded by the database
-    (`jsonb_each_text` / `json_each`). Flux and pv are summed by the database too, or, `with_minutes`,
-    from the minute rows read anyway for the rows' `minutes` (see cdnorigin.minute_blocks).
-    """
-    samples = connection.ops.quote_name(OriginSample._meta.db_table)
-    bucket = _bucket_expression()
-    codes = _status_codes_expression()
-    count = "CAST(e.value AS bigint)"
-    sums: dict[tuple[int, int], list] = {}
-    minutes: dict[tuple[int, int], dict[int, tuple[int, ...]]] = defaultdict(dict)
-    if with_minutes:
-        for domain_id, at, values in sample_minutes(ranges):
-            start = at - at % FIVE_MINUTES
-            acc = sums.setdefault((domain_id, start), [0, 0, {}])
-            acc[0] += values[0]
-            acc[1] += values[1]
-            minutes[(domain_id, start)][(at - start) // 60] = values
-    with connection.cursor() as cursor:
-        for chunk in _chunks(ranges, RANGES_PER_QUERY):
-            where, params = _ranges_sql(chunk)
-            if not with_minutes:
-                cursor.execute(
-                    f"SELECT s.domain_id, {bucket} AS bucket, SUM(s.flux), SUM(s.pv) FROM {samples} s "
-                    f"WHERE {where} GROUP BY s.domain_id, bucket",
-                    params,
-                )
-                for domain_id, start, flux, pv in cursor.fetchall():
-                    sums[(domain_id, int(start))] = [int(flux), int(pv), {}]
-            cursor.execute(
-                f"SELECT s.domain_id, {bucket} AS bucket, e.key, SUM({count}) FROM {samples} s, {codes} e "
-                f"WHERE ({where}) AND {count} > 0 GROUP BY s.domain_id, bucket, e.key",
-                params,
-            )
-            for domain_id, start, code, total in cursor.fetchall():
-                sums[(domain_id, int(start))][2][code] = int(total)
-    return [
-        _row(
-            domain_id,
-            FIVE,
-            start,
-            flux,
-            pv,
-            flux,
-            pv,
-            status,
-            minutes=pack_minutes(minutes[(domain_id, start)]) if with_minutes else NO_SLOTS,
-        )
-        for (domain_id, start), (flux, pv, status) in sorted(sums.items())
-    ]
-
-
-def compute_five_minute_rows(domain_ids: Iterable[int], start: datetime, end: datetime) -> list[dict]:
-    """5-minute rows straight from the minute rows, for every bucket overlapping [start, end) (pure read).
-
-    Each dict has the shape of an OriginRollup row: domain_id, interval, start (aware UTC), flux, pv,
-    peak_flux_5m, peak_pv_5m (= flux, pv), status. Buckets without minute rows are absent.
-    """
-    first = five_minute_floor(start)
-    stop = _utc(-(-_ts(end) // FIVE_MINUTES) * FIVE_MINUTES)
-    if stop <= first:
-        return []
-    return _raw_five_minute([(domain_id, first, stop) for domain_id in sorted(set(domain_ids))], with_minutes=False)
 
 
 # --- lower level -> hour and day ----------------------------------------------------------------
@@ -243,7 +70,7 @@ def _roll(rows: Iterable[dict], interval: str, zone) -> list[dict]:
     slotted = interval == HOUR
     groups: dict[tuple[int, int], list] = {}
     for row in rows:
-        instant = _ts(row["start"])
+        instant = unix(row["start"])
         key = (row["domain_id"], floor(instant, interval, zone))
         acc = groups.get(key)
         if acc is None:
@@ -258,7 +85,7 @@ def _roll(rows: Iterable[dict], interval: str, zone) -> list[dict]:
             acc[5][slot] += row["flux"]
             acc[6][slot] += row["pv"]
     return [
-        _row(
+        rollup_row(
             domain_id,
             interval,
             start,
@@ -283,7 +110,7 @@ def _merge_seconds(keys: Iterable[tuple[int, int]], interval: str, zone) -> list
 
 def _merge(keys: Iterable[tuple[int, int]], interval: str, zone) -> list[tuple[int, datetime, datetime]]:
     """`_merge_seconds` with the range bounds as aware UTC datetimes."""
-    return [(domain_id, _utc(a), _utc(b)) for domain_id, a, b in _merge_seconds(keys, interval, zone)]
+    return [(domain_id, utc(a), utc(b)) for domain_id, a, b in _merge_seconds(keys, interval, zone)]
 
 
 def _ranges_q(ranges: list[tuple[int, datetime, datetime]]) -> Q:
@@ -295,7 +122,7 @@ def _ranges_q(ranges: list[tuple[int, datetime, datetime]]) -> Q:
 
 def _read(interval: str, ranges: list[tuple[int, datetime, datetime]]) -> list[dict]:
     rows = []
-    for chunk in _chunks(ranges, RANGES_PER_QUERY):
+    for chunk in chunks(ranges, RANGES_PER_QUERY):
         rows.extend(OriginRollup.objects.filter(_ranges_q(chunk), interval=interval).values(*ROLLUP_FIELDS))
     return rows
 
@@ -311,7 +138,7 @@ def _insert(rows: list[dict]) -> None:
 
 def _replace(interval: str, ranges: list[tuple[int, datetime, datetime]], rows: list[dict]) -> int:
     """Delete the rows of `interval` in `ranges` and insert `rows` (all inside those ranges)."""
-    for chunk in _chunks(ranges, RANGES_PER_QUERY):
+    for chunk in chunks(ranges, RANGES_PER_QUERY):
         OriginRollup.objects.filter(_ranges_q(chunk), interval=interval).delete()
     _insert(rows)
     return len(rows)
@@ -320,7 +147,7 @@ def _replace(interval: str, ranges: list[tuple[int, datetime, datetime]], rows: 
 def _lock_domains(domain_ids: Iterable[int]) -> None:
     """Serialise recomputes per domain (no-op on SQLite, where writers are serialised anyway)."""
     ids = sorted(set(domain_ids))
-    for chunk in _chunks(ids, 500):
+    for chunk in chunks(ids, 500):
         list(Domain.objects.select_for_update(no_key=True).filter(id__in=chunk).order_by("id").values_list("id"))
 
 
@@ -373,7 +200,7 @@ def _recompute_set_based(buckets: set, hour_keys: set, day_keys: set, zone) -> d
 def _recompute_portable(buckets: set, hour_keys: set, day_keys: set, zone) -> dict:
     """Any database: read each level's rows, sum them in Python, delete and insert."""
     five_ranges = _merge(buckets, FIVE, zone)
-    five = _replace(FIVE, five_ranges, _raw_five_minute(five_ranges))
+    five = _replace(FIVE, five_ranges, raw_five_minute_rows(five_ranges))
     return {FIVE: five, **_upper_portable(hour_keys, day_keys, zone)}
 
 
@@ -381,7 +208,7 @@ def _bucket_second(instant: datetime | int) -> int:
     """The Unix second starting the 5-minute bucket of an aware datetime or a Unix second."""
     if isinstance(instant, int):
         return instant - instant % FIVE_MINUTES
-    return _ts(five_minute_floor(instant))
+    return unix(five_minute_floor(instant))
 
 
 def recompute_buckets(pairs: Iterable[tuple[int, datetime | int]], portable: bool = False) -> dict:
@@ -451,7 +278,7 @@ def _clear_marks(marks: list[tuple[int, object]]) -> int:
                 deleted += cursor.rowcount
         return deleted
     for marked_at, ids in by_time.items():
-        for chunk in _chunks(ids, 500):
+        for chunk in chunks(ids, 500):
             deleted += DirtyOriginBucket.objects.filter(id__in=chunk, marked_at=marked_at).delete()[0]
     return deleted
 
@@ -517,7 +344,7 @@ def _rebuild_five_set_based(domain_id: int, first: int) -> int:
         return 0
     low, high = span
     starts = range(max(first, low - low % FIVE_MINUTES), high + 1, REBUILD_SECONDS)
-    ends = [*starts[1:], _ts(END_OF_TIME)]
+    ends = [*starts[1:], unix(END_OF_TIME)]
     return sum(
         rollup_sql.replace_level(FIVE, [(domain_id, start, end)], delete=False)
         for start, end in zip(starts, ends, strict=True)
@@ -537,7 +364,7 @@ def _rebuild_set_based(domain_id: int, first: int, zone, floors: dict) -> dict:
 
 def _rebuild_portable(domain_id: int, first: int, zone) -> dict:
     """Any database: a domain's rows from `first` on, summed in Python."""
-    five = _raw_five_minute([(domain_id, _utc(first), END_OF_TIME)])
+    five = raw_five_minute_rows([(domain_id, utc(first), END_OF_TIME)])
     hours = _roll(five, HOUR, zone)
     days = _roll(hours, DAY, zone)
     _insert([*five, *hours, *days])
@@ -563,8 +390,8 @@ def rebuild(since: date | None = None, portable: bool = False) -> dict:
             marks = DirtyOriginBucket.objects.filter(domain_pk=domain_id)
             stale = OriginRollup.objects.filter(domain_id=domain_id)
             if since:
-                marks = marks.filter(start__gte=_utc(first))
-                stale = stale.filter(start__gte=_utc(first))
+                marks = marks.filter(start__gte=utc(first))
+                stale = stale.filter(start__gte=utc(first))
             marks = list(marks.values_list("id", "marked_at"))
             stale.delete()
             if set_based:

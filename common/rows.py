@@ -1,6 +1,7 @@
-"""Plain bulk inserts of prepared values, for demo and benchmark loaders: no model instances, no signals."""
+"""Rows in bulk: plain inserts of prepared values (demo and benchmark loaders: no model instances, no
+signals), and the slicing every batched statement uses to stay under a database's parameter limit."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from django.db import connection
@@ -25,3 +26,9 @@ def insert_rows(model, fields: tuple[str, ...], rows: Iterable[tuple]) -> None:
         else:
             placeholders = ", ".join(["%s"] * len(fields))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+
+def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    """`items` in slices of at most `size`, in order."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

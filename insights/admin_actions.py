@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 
 from insights.dirty import mark_job_days, zone
 from insights.models import FINAL_STATUSES, Job
-from insights.rollups import recompute_test_modules
+from insights.module_cases import recompute_test_modules
 
 
 def job_buckets(jobs) -> set[tuple[int, object]]:

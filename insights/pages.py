@@ -26,7 +26,7 @@ from common.charts import (
     success_rate,
     text_error,
 )
-from insights import selectors
+from insights import rollback_records, selectors
 from insights.dirty import day_bounds, local_day
 from insights.models import Project
 
@@ -184,7 +184,7 @@ def rollbacks(keys: list[str] | None, first: date, last: date, limit: int = ROLL
     start, end = day_bounds(first)[0], day_bounds(last)[1]
     total, records = 0, []
     for key in keys or [None]:
-        answer = selectors.rollback_detail(
+        answer = rollback_records.rollback_detail(
             project_key=key, env_name=None, service_name=None, start=start, end=end, page_num=1, page_size=limit
         )
         total += answer["total"]

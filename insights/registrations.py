@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from common import registry
-from insights import demo, rollups, selectors
+from insights import demo, rollup_rebuild, selectors
 from insights.api.errors import OPENAPI_PREFIX, zadig_response
 from insights.models import DirtyJobDay, WorkflowRun
 
@@ -30,7 +30,7 @@ def overview() -> registry.Overview:
 
 
 def register() -> None:
-    registry.register_rollups(registry.RollupQueue("insights", DirtyJobDay, rollups.rebuild))
+    registry.register_rollups(registry.RollupQueue("insights", DirtyJobDay, rollup_rebuild.rebuild))
     registry.register_demo(registry.DemoLoader("insights", demo.has_data, demo.demo_keys_present, demo.load))
     registry.register_overview("insights", overview)
     registry.register_error_envelope(OPENAPI_PREFIX, zadig_response)

@@ -26,19 +26,20 @@ from django.dispatch import receiver
 
 from common.faults import rollup_pause
 from common.rollup_failures import due_filter, recompute_isolated, record_failures
+from common.rows import chunks
+from insights.daily_totals import refresh_totals
 from insights.dirty import day_bounds, mark_job_days, zone
 from insights.models import (
     FINAL_STATUSES,
     DailyJobStat,
-    DailyJobTotal,
     DirtyJobDay,
     Environment,
     Job,
     JobKind,
     Project,
     Status,
-    TestModule,
 )
+from insights.module_cases import recompute_test_modules
 
 JOB_STATE = ("project_id", "type", "status", "started_at", "test_module")  # what a job's buckets depend on
 STAT_FIELDS = ("passed", "failed", "timeout", "duration_us")
@@ -47,8 +48,6 @@ PROJECTS_PER_QUERY = 100
 # Marks per recompute transaction: a live feed's 1,000-run batch dirties a few hundred (every
 # project's day or two), recomputed in one pass rather than re-reading the same days' pages.
 DIRTY_BATCH = 1000
-MODULES_PER_QUERY = 2000  # (project, module) pairs per statement: 4 parameters each, under SQLite's limit
-TOTALS_LOCK_CLASS = 0x1A51  # first key of the per-day advisory locks guarding DailyJobTotal
 ONE_DAY = timedelta(days=1)
 
 Bucket = tuple[int, date]
@@ -73,11 +72,6 @@ def _by_project(pairs: Iterable[Bucket]) -> dict[int, set[date]]:
     return grouped
 
 
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _kinds(job_type: str, production: bool | None) -> list[str]:
     kinds = [str(KIND_OF_TYPE[job_type])]
     if job_type == Job.Type.DEPLOY and production:
@@ -97,7 +91,7 @@ def _add_row(stats: dict[StatKey, dict[str, int]], key: tuple, counts: tuple, sp
         stat["duration_us"] += (spent or timedelta(0)) // timedelta(microseconds=1)
 
 
-def _aggregate(jobs_filter: Q) -> dict[StatKey, dict[str, int]]:
+def aggregate_jobs(jobs_filter: Q) -> dict[StatKey, dict[str, int]]:
     """Counted jobs matching `jobs_filter`, summed per (project, local day, kind) in the database."""
     duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
     rows = (
@@ -199,15 +193,15 @@ def compute_job_day_stats(pairs: Iterable[Bucket]) -> dict[StatKey, dict[str, in
         for pid, days in sorted(_by_project(wanted).items())
         for first, last in _day_runs(days)
     ]
-    for chunk in _chunks(ranges, PROJECTS_PER_QUERY):
+    for chunk in chunks(ranges, PROJECTS_PER_QUERY):
         condition = Q()
         for one in chunk:
             condition |= one
-        stats.update(_aggregate(condition))
+        stats.update(aggregate_jobs(condition))
     return {key: stat for key, stat in stats.items() if key[:2] in wanted}
 
 
-def _save_stats(stats: dict[StatKey, dict[str, int]]) -> int:
+def save_stats(stats: dict[StatKey, dict[str, int]]) -> int:
     rows = [
         DailyJobStat(project_id=pid, day=day, kind=kind, **stat) for (pid, day, kind), stat in sorted(stats.items())
     ]
@@ -260,94 +254,15 @@ def _write_stats_pg(wanted: set[Bucket], stats: dict[StatKey, dict[str, int]]) -
 
 def _write_stats_portable(wanted: set[Bucket], stats: dict[StatKey, dict[str, int]]) -> None:
     stale = []
-    for chunk in _chunks(sorted(_by_project(wanted).items()), PROJECTS_PER_QUERY):
+    for chunk in chunks(sorted(_by_project(wanted).items()), PROJECTS_PER_QUERY):
         condition = Q()
         for pid, days in chunk:
             condition |= Q(project_id=pid, day__in=sorted(days))
         existing = DailyJobStat.objects.filter(condition).values_list("id", "project_id", "day", "kind")
         stale += [pk for pk, pid, day, kind in existing.order_by("id") if (pid, day, kind) not in stats]
-    for ids in _chunks(stale, 500):
+    for ids in chunks(stale, 500):
         DailyJobStat.objects.filter(id__in=ids).delete()
-    _save_stats(stats)
-
-
-def _lock_days(days: list[date]) -> None:
-    """Take the per-day DailyJobTotal locks (PostgreSQL, until commit), in day order so that two
-    recomputes never wait on each other in a cycle. SQLite runs one writer at a time."""
-    if _postgres() and days:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(pg_advisory_xact_lock(%s, d)) FROM (SELECT unnest(%s::integer[]) AS d ORDER BY 1) AS l",
-                [TOTALS_LOCK_CLASS, sorted({day.toordinal() for day in days})],
-            )
-
-
-def refresh_totals(days: Iterable[date]) -> int:
-    """Recompute the all-projects rows of these local days from their `DailyJobStat` rows; returns
-    the rows the days now have. Must run in the transaction that rewrote those rows, after them."""
-    days = sorted(set(days))
-    if not days:
-        return 0
-    _lock_days(days)
-    if _postgres():
-        return _refresh_totals_pg(days)
-    written = 0
-    for chunk in _chunks(days, 1000):
-        sums = (
-            DailyJobStat.objects.filter(day__in=chunk)
-            .values("day", "kind")
-            .annotate(**{field: Sum(field) for field in STAT_FIELDS})
-            .order_by("day", "kind")
-        )
-        rows = [DailyJobTotal(**row) for row in sums]
-        fresh = {(row.day, row.kind) for row in rows}
-        existing = DailyJobTotal.objects.filter(day__in=chunk).values_list("id", "day", "kind").order_by("id")
-        stale = [pk for pk, day, kind in existing if (day, kind) not in fresh]
-        if stale:
-            DailyJobTotal.objects.filter(id__in=stale).delete()
-        DailyJobTotal.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["kind", "day"],
-            update_fields=list(STAT_FIELDS),
-            batch_size=500,
-        )
-        written += len(rows)
-    return written
-
-
-def _refresh_totals_pg(days: list[date]) -> int:
-    """`refresh_totals` in two statements, summed in the database (every kind named, so the sums come
-    from the (kind, day) covering index); unchanged rows are not rewritten."""
-    stats, totals = DailyJobStat._meta.db_table, DailyJobTotal._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            DELETE FROM {totals} t WHERE t.day = ANY(%s::date[])
-              AND NOT EXISTS (SELECT 1 FROM {stats} s WHERE s.kind = t.kind AND s.day = t.day)
-            """,
-            [days],
-        )
-        cursor.execute(
-            f"""
-            WITH sums AS (
-                SELECT day, kind, SUM(passed) AS passed, SUM(failed) AS failed, SUM(timeout) AS timeout,
-                       SUM(duration_us) AS duration_us
-                FROM {stats} WHERE kind = ANY(%s::varchar[]) AND day = ANY(%s::date[]) GROUP BY day, kind
-            ), written AS (
-                INSERT INTO {totals} (day, kind, passed, failed, timeout, duration_us)
-                SELECT day, kind, passed, failed, timeout, duration_us FROM sums
-                ON CONFLICT (kind, day) DO UPDATE SET
-                  passed = EXCLUDED.passed, failed = EXCLUDED.failed, timeout = EXCLUDED.timeout,
-                  duration_us = EXCLUDED.duration_us
-                WHERE ({totals}.passed, {totals}.failed, {totals}.timeout, {totals}.duration_us)
-                  IS DISTINCT FROM (EXCLUDED.passed, EXCLUDED.failed, EXCLUDED.timeout, EXCLUDED.duration_us)
-            )
-            SELECT count(*) FROM sums
-            """,
-            [list(JobKind.values), days],
-        )
-        return cursor.fetchone()[0]
+    save_stats(stats)
 
 
 def recompute_job_days(pairs: Iterable[Bucket]) -> int:
@@ -389,12 +304,12 @@ def _project_deleting(sender, instance: Project, **kwargs):
     forget_projects([instance.pk])
 
 
-def _clear_marks(marks: list[tuple[int, datetime]]) -> set[int]:
+def clear_marks(marks: list[tuple[int, datetime]]) -> set[int]:
     """Delete dirty marks that were not refreshed since read; returns the ids still dirty."""
     if _postgres():
         return _clear_marks_pg(marks)
     kept: set[int] = set()
-    for chunk in _chunks(marks, PROJECTS_PER_QUERY):
+    for chunk in chunks(marks, PROJECTS_PER_QUERY):
         unchanged = Q()
         for pk, marked_at in chunk:
             unchanged |= Q(pk=pk, marked_at=marked_at)
@@ -404,7 +319,7 @@ def _clear_marks(marks: list[tuple[int, datetime]]) -> set[int]:
 
 
 def _clear_marks_pg(marks: list[tuple[int, datetime]]) -> set[int]:
-    """`_clear_marks` in one statement (the OR of one condition per mark cost ~20 ms per 200 marks):
+    """`clear_marks` in one statement (the OR of one condition per mark cost ~20 ms per 200 marks):
     the SELECT reads the statement's snapshot, so it still sees the marks the DELETE removes."""
     table = DirtyJobDay._meta.db_table
     ids = [pk for pk, _ in marks]
@@ -447,113 +362,10 @@ def recompute_dirty(limit: int | None = None) -> int:
             recomputed, failed = recompute_isolated("insights", list(by_bucket), recompute_job_days)
             record_failures(DirtyJobDay, {by_bucket[bucket][0]: exc for bucket, exc in failed.items()})
             rollup_pause("insights")
-            left_dirty |= _clear_marks([by_bucket[bucket] for bucket in recomputed])
+            left_dirty |= clear_marks([by_bucket[bucket] for bucket in recomputed])
             left_dirty |= {by_bucket[bucket][0] for bucket in failed}
         done += len(batch)
     return done
-
-
-def _latest_reports(pairs: list[tuple[int, str]]) -> list[tuple[int, str, int | None, bool, int | None]]:
-    """Per (project, module): the id of its latest test job that reported a case count (latest
-    `started_at`, unknown starts last; ties: latest id), whether it has test jobs at all, and the id of
-    its `TestModule` row. One statement (pairs joined from a VALUES list), on SQLite and PostgreSQL;
-    each lookup is a backward scan of the (project, test_module, started_at) index."""
-    job, module = Job._meta.db_table, TestModule._meta.db_table
-    same = "j.project_id = w.project_id AND j.test_module = w.name AND j.type = %s"
-    values = ", ".join(["(%s, %s)"] * len(pairs))
-    sql = f"""
-        WITH w(project_id, name) AS (VALUES {values})
-        SELECT w.project_id, w.name,
-          COALESCE(
-            (SELECT j.id FROM {job} j WHERE {same} AND j.case_count IS NOT NULL AND j.started_at IS NOT NULL
-             ORDER BY j.started_at DESC, j.id DESC LIMIT 1),
-            (SELECT j.id FROM {job} j WHERE {same} AND j.case_count IS NOT NULL AND j.started_at IS NULL
-             ORDER BY j.id DESC LIMIT 1)),
-          EXISTS (SELECT 1 FROM {job} j WHERE {same}),
-          (SELECT m.id FROM {module} m WHERE m.project_id = w.project_id AND m.name = w.name)
-        FROM w
-    """
-    test = str(Job.Type.TEST)
-    params = [value for pair in pairs for value in pair] + [test, test, test]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(int(pid), name, latest, bool(has_jobs), row) for pid, name, latest, has_jobs, row in cursor.fetchall()]
-
-
-def recompute_test_modules(pairs: Iterable[tuple[int, str]]) -> int:
-    """Set each (project_id, module)'s case count from its test job with the latest `started_at`
-    (any status; ties: latest id) among those that reported one; drop modules without test jobs.
-    Returns the number of modules kept.
-
-    A constant number of statements per `MODULES_PER_QUERY` modules: one lookup, one read of the
-    chosen jobs, one delete, one upsert (in (project, name) order, so concurrent upserts of the same
-    modules lock in one order and the unique key settles who inserts).
-    """
-    wanted = sorted({(int(pid), name) for pid, name in pairs if name})
-    kept = 0
-    for chunk in _chunks(wanted, MODULES_PER_QUERY):
-        found = _latest_reports(chunk)
-        chosen = [latest for _, _, latest, _, _ in found if latest is not None]
-        reports = {
-            pk: (count, at)
-            for pk, count, at in Job.objects.filter(pk__in=chosen).values_list("pk", "case_count", "started_at")
-        }
-        gone = sorted(row for _, _, _, has_jobs, row in found if not has_jobs and row is not None)
-        if gone:
-            TestModule.objects.filter(pk__in=gone).delete()
-        rows = []
-        for pid, name, latest, has_jobs, _ in sorted(found):
-            if has_jobs:
-                case_count, reported_at = reports.get(latest, (0, None))
-                rows.append(TestModule(project_id=pid, name=name, case_count=case_count, reported_at=reported_at))
-        TestModule.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["project", "name"],
-            update_fields=["case_count", "reported_at"],
-            batch_size=500,
-        )
-        kept += len(rows)
-    return kept
-
-
-def rebuild(since: date | None = None) -> dict:
-    """Recompute every rollup bucket and all-projects total from raw rows (from local day `since` on,
-    or all of them), and every test module; dirty marks seen at the start and unchanged at the end
-    are cleared."""
-    with transaction.atomic():
-        marks = DirtyJobDay.objects.order_by("id")
-        stats_rows = DailyJobStat.objects.all()
-        jobs = Q()
-        if since is not None:
-            marks = marks.filter(day__gte=since)
-            stats_rows = stats_rows.filter(day__gte=since)
-            jobs = Q(started_at__gte=day_bounds(since)[0])
-        # The marks are locked first (waiting for recomputes in flight), then rows, then the day
-        # locks of the totals: the order recomputes take them in, so the two never deadlock.
-        seen = list(marks.select_for_update().values_list("id", "marked_at"))
-        deleted, _ = stats_rows.delete()
-        written = _save_stats(_aggregate(jobs))
-        still_dirty = _clear_marks(seen)
-        orphans, _ = DirtyJobDay.objects.exclude(project_pk__in=Project.objects.values("id")).delete()
-        totals = DailyJobTotal.objects.all() if since is None else DailyJobTotal.objects.filter(day__gte=since)
-        days = set(totals.values_list("day", flat=True))
-        days |= set(stats_rows.order_by().values_list("day", flat=True).distinct())
-        totals_written = refresh_totals(days)
-        # Marks before test modules: the lock order of ingest, so the two never deadlock.
-        modules = set(TestModule.objects.values_list("project_id", "name"))
-        modules |= set(
-            Job.objects.filter(type=Job.Type.TEST).exclude(test_module="").values_list("project_id", "test_module")
-        )
-        kept_modules = recompute_test_modules(modules)
-    return {
-        "since": since.isoformat() if since else None,
-        "daily_job_stats_deleted": deleted,
-        "daily_job_stats_written": written,
-        "daily_job_totals_written": totals_written,
-        "test_modules": kept_modules,
-        "dirty_cleared": len(seen) - len(still_dirty) + orphans,
-    }
 
 
 def jobs_changed(states: Iterable[dict | None]) -> None:

@@ -23,7 +23,8 @@ from cdnorigin.origin_data.plan import MINUTE_BLOCKS, ROLLUPS, Plan
 from cdnorigin.origin_data.read import Readings
 from cdnorigin.origin_data.series import SLOT_BYTES, Slots
 from cdnorigin.periods import floor, local_zone
-from cdnorigin.rollups import compute_five_minute_rows, pack_slots, sample_minutes, unpack_slots
+from cdnorigin.raw_sums import compute_five_minute_rows, sample_minutes
+from cdnorigin.rollup_rows import pack_slots, unpack_slots
 
 RawValues = dict[tuple[int, int], tuple[int, int, dict]]  # (domain id, bucket start) -> (flux, pv, status)
 

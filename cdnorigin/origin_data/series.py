@@ -5,7 +5,7 @@ import struct
 from dataclasses import dataclass, field
 from operator import add
 
-from cdnorigin.rollups import SLOT_STRUCT
+from cdnorigin.rollup_rows import SLOT_STRUCT
 
 
 @dataclass
@@ -76,7 +76,7 @@ SLOT_BYTES = SLOT_STRUCT.size
 @dataclass(frozen=True)
 class Slots:
     """One domain's hour rows for the `total` peaks: their starts, and their packed 5-minute values
-    (SLOT_BYTES each, `cdnorigin.rollups.pack_slots`) concatenated in that order."""
+    (SLOT_BYTES each, `cdnorigin.rollup_rows.pack_slots`) concatenated in that order."""
 
     starts: list[int]
     packed: bytes

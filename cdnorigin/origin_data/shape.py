@@ -14,7 +14,7 @@ from cdnorigin.origin_data.read import Readings
 from cdnorigin.origin_data.series import EMPTY_SLOTS, SLOT_BYTES, Series, Slots, column_sums, slot_sums
 from cdnorigin.params import BOTH, PER_DOMAIN, TOTAL
 from cdnorigin.periods import FIVE_MINUTES, FIXED_SECONDS, Periods
-from cdnorigin.rollups import SLOTS
+from cdnorigin.rollup_rows import SLOTS
 
 TOTAL_NAME = "total"
 STATUS_CLASSES = (2, 3, 4, 5)

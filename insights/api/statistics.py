@@ -7,7 +7,7 @@ whatever its parameters.
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from insights import selectors
+from insights import rollback_records, selectors
 from insights.api import zadig_params
 
 
@@ -43,4 +43,4 @@ class ReleaseStatsView(APIView):
 class RollbackDetailView(APIView):
     def get(self, request):
         query = zadig_params.rollback_query(request.query_params)
-        return Response(selectors.rollback_detail(**vars(query)))
+        return Response(rollback_records.rollback_detail(**vars(query)))

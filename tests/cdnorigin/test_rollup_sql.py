@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from cdnorigin import rollup_sql, rollups
+from cdnorigin import rollup_rows, rollup_sql, rollups
 from cdnorigin.ingest import replace_origin_samples
 from cdnorigin.models import DirtyOriginBucket, Domain, OriginRollup, OriginSample
 from cdnorigin.periods import floor
@@ -171,13 +171,13 @@ def test_codes_known_from_an_earlier_recompute_are_checked_not_trusted(known, ke
             {"domain": "b.example.com", "timestamp": base + 3600, "flux": 7, "pv": 1, "status": {"304": 1}},
         ]
     )
-    for level in (rollups.FIVE, rollups.HOUR, rollups.DAY):
+    for level in (rollup_rows.FIVE, rollup_rows.HOUR, rollup_rows.DAY):
         monkeypatch.setitem(rollup_sql._known_codes, level, known)
     set_based, portable, counts, portable_counts = both_ways(marked_pairs())
     assert set_based == portable
     assert counts == portable_counts == {"5min": 2, "hour": 2, "day": 2}
     assert OriginRollup.objects.get(domain=domains[0], interval="day").status == {"200": 1, "404": 2}
-    assert rollup_sql._known_codes == {rollups.FIVE: kept, rollups.HOUR: kept, rollups.DAY: kept}
+    assert rollup_sql._known_codes == {rollup_rows.FIVE: kept, rollup_rows.HOUR: kept, rollup_rows.DAY: kept}
 
 
 # --- rebuild ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from cdnorigin import rollups
+from cdnorigin import raw_sums, rollup_rows, rollups
 from cdnorigin.dirty import dirty_buckets, five_minute_floor, mark_buckets_dirty
 from cdnorigin.ingest import add_origin_samples, replace_origin_samples
 from cdnorigin.models import DirtyOriginBucket, Domain, OriginRollup, OriginSample
@@ -92,7 +92,7 @@ def stored_hour_slots() -> dict[tuple, tuple[list[int], list[int]]]:
     """The packed 5-minute values of the hour rows; 5-minute and day rows carry none."""
     assert not OriginRollup.objects.exclude(interval="hour").exclude(five_minute_flux=b"", five_minute_pv=b"").exists()
     return {
-        (domain_id, start.astimezone(UTC)): (list(rollups.unpack_slots(flux)), list(rollups.unpack_slots(pv)))
+        (domain_id, start.astimezone(UTC)): (list(rollup_rows.unpack_slots(flux)), list(rollup_rows.unpack_slots(pv)))
         for domain_id, start, flux, pv in OriginRollup.objects.filter(interval="hour").values_list(
             "domain_id", "start", "five_minute_flux", "five_minute_pv"
         )
@@ -206,7 +206,7 @@ def test_rebuild_and_five_minute_rows_from_raw_match_the_recomputation(zone_name
     replace_origin_samples(as_items(zone_name, domains, raw))  # on_commit never fires here: rollups empty
     expected = expected_rollups(zone_name)
     start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
-    five = rollups.compute_five_minute_rows([domain.id for domain in domains], start, end)
+    five = raw_sums.compute_five_minute_rows([domain.id for domain in domains], start, end)
     assert not OriginRollup.objects.exists()  # a pure read
     assert {
         (
@@ -279,8 +279,8 @@ def test_hour_peak_is_the_largest_five_minute_sum_not_the_largest_minute(domains
     rollups.recompute_dirty()
     hour = OriginRollup.objects.get(interval="hour")
     assert (hour.flux, hour.pv, hour.peak_flux_5m, hour.peak_pv_5m) == (80, 11, 50, 10)
-    assert rollups.unpack_slots(hour.five_minute_flux) == (50, 0, 30) + (0,) * 9
-    assert rollups.unpack_slots(hour.five_minute_pv) == (10, 0, 1) + (0,) * 9
+    assert rollup_rows.unpack_slots(hour.five_minute_flux) == (50, 0, 30) + (0,) * 9
+    assert rollup_rows.unpack_slots(hour.five_minute_pv) == (10, 0, 1) + (0,) * 9
 
 
 def test_zero_status_counts_are_left_out_and_a_sample_without_traffic_still_makes_a_row(domains):

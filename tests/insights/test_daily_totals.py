@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from insights import rollups
+from insights import module_cases, rollup_rebuild, rollups
 from insights.dirty import day_bounds, local_day, mark_job_days
 from insights.ingest import ingest_workflow_runs
 from insights.models import DailyJobStat, DailyJobTotal, DirtyJobDay, Environment, Job, Project, TestModule
@@ -95,7 +95,7 @@ def test_orphan_marks_recomputed_or_cleaned_leave_the_totals_right(projects):
     assert rollups.recompute_dirty() == 1
     assert_rollups_match_raw_rows()
     mark_job_days([(987654, local_day(AT))])
-    summary = rollups.rebuild()
+    summary = rollup_rebuild.rebuild()
     assert summary["dirty_cleared"] == 1
     assert_rollups_match_raw_rows()
 
@@ -107,7 +107,7 @@ def test_rebuild_restores_tampered_totals(projects):
     rollups.recompute_dirty()
     DailyJobTotal.objects.update(passed=999)
     DailyJobTotal.objects.create(day=date(2020, 1, 1), kind="build", passed=3)
-    summary = rollups.rebuild()
+    summary = rollup_rebuild.rebuild()
     assert summary["daily_job_totals_written"] == 2
     assert_rollups_match_raw_rows()
 
@@ -164,7 +164,7 @@ def test_the_postgresql_bucket_aggregate_equals_the_portable_one(projects):
     wanted = {(pid, local_day(started)) for pid, started in buckets} | {(999, local_day(AT))}
     from django.db.models import Q
 
-    portable = {key: value for key, value in rollups._aggregate(Q()).items() if key[:2] in wanted}
+    portable = {key: value for key, value in rollups.aggregate_jobs(Q()).items() if key[:2] in wanted}
     assert rollups.compute_job_day_stats(wanted) == portable != {}
 
 
@@ -183,7 +183,7 @@ def test_recompute_test_modules_uses_a_bounded_number_of_statements(projects, dj
     TestModule.objects.create(project=alpha, name="no-jobs", case_count=3)
     pairs = set(TestModule.objects.values_list("project_id", "name"))
     with django_assert_max_num_queries(6):
-        kept = rollups.recompute_test_modules(pairs)
+        kept = module_cases.recompute_test_modules(pairs)
     assert kept == len(pairs) - 1
     assert not TestModule.objects.filter(name="no-jobs").exists()
     assert stored_test_modules() == expected_test_modules()

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from insights import rollups
+from insights import rollup_rebuild, rollups
 from insights.dirty import day_bounds, dirty_job_days, local_day, mark_job_days
 from insights.ingest import ingest_workflow_runs
 from insights.models import (
@@ -287,7 +287,7 @@ def test_clear_marks_deletes_the_unchanged_marks_and_returns_the_refreshed_ones(
     refreshed = marks[1]
     DirtyJobDay.objects.filter(pk=refreshed.pk).update(marked_at=refreshed.marked_at + timedelta(seconds=1))
 
-    assert rollups._clear_marks([(mark.pk, mark.marked_at) for mark in marks]) == {refreshed.pk}
+    assert rollups.clear_marks([(mark.pk, mark.marked_at) for mark in marks]) == {refreshed.pk}
     assert list(DirtyJobDay.objects.values_list("pk", flat=True)) == [refreshed.pk]
 
 
@@ -375,7 +375,7 @@ def test_rebuild_restores_tampered_rollups_and_clears_marks(catalogue):
     )
     DailyJobStat.objects.update(passed=1000)
     TestModule.objects.update(case_count=12345)
-    summary = rollups.rebuild()
+    summary = rollup_rebuild.rebuild()
     assert summary["dirty_cleared"] > 0
     assert not DirtyJobDay.objects.exists()
     assert_rollups_match_raw_rows()
@@ -387,7 +387,7 @@ def test_rebuild_since_a_day_leaves_earlier_days_alone(catalogue):
     ingest_workflow_runs([run("r", jobs=[job("build", "passed", at), job("build", "passed", at + timedelta(days=2))])])
     rollups.recompute_dirty()
     DailyJobStat.objects.update(passed=50)
-    rollups.rebuild(since=local_day(at) + timedelta(days=1))
+    rollup_rebuild.rebuild(since=local_day(at) + timedelta(days=1))
     assert stored_daily_stats() == {
         (alpha.pk, local_day(at), "build"): (50, 0, 0, 60_000_000),
         (alpha.pk, local_day(at) + timedelta(days=2), "build"): (1, 0, 0, 60_000_000),
@@ -466,7 +466,7 @@ def test_rollups_equal_raw_recomputation_through_ingest_repost_edit_delete_and_r
         recompute_dirty_job_days.delay()
         assert_rollups_match_raw_rows()
         DailyJobStat.objects.all().delete()
-        rollups.rebuild()
+        rollup_rebuild.rebuild()
         assert_rollups_match_raw_rows()
 
 

@@ -8,7 +8,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from common.tokens import create_api_token
-from insights import rollups
+from insights import rollup_rebuild
 from insights.models import (
     Artifact,
     Cluster,
@@ -77,7 +77,7 @@ def job(kind: str, status: str, started_at: datetime, **extra) -> dict:
 
 def roll_up() -> None:
     """Bring every rollup bucket up to date, as the recompute task would after ingest."""
-    rollups.rebuild()
+    rollup_rebuild.rebuild()
 
 
 def get(client, path: str, params=None):
