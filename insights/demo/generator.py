@@ -1,23 +1,32 @@
-"""Realistic CI/CD demo data (projects, runs and jobs, rollbacks), so a fresh `make run` has something to look at.
+"""The CI/CD history of the demo: runs and their jobs, artifacts, rollbacks with their snapshots.
 
-Everything is drawn from `random.Random` seeded by the caller, so a given seed and `now` give the
-same rows. Raw rows are bulk-inserted (no per-row signals); the caller rebuilds the rollups (and the test
-modules, which follow from the test jobs) afterwards.
 Days and clock hours are those of INSIGHTS_TIME_ZONE, like every statistic of the service.
 """
 
 import math
 import random
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 
-from common.registry import DemoOptions
-from common.rows import db_datetime, insert_rows
+from insights.demo.catalogue import (
+    CLUSTERS,
+    DEFAULT_PRODUCTION,
+    ENVIRONMENTS,
+    OUTCOMES,
+    PRODUCTION,
+    PROJECTS,
+    REGISTRY,
+    TEST_MODULES,
+    TIMEOUT_SECONDS,
+    USERS,
+    WORKFLOWS,
+)
+from insights.demo.manifests import hash_port, rendered_yaml, values_yaml
+from insights.demo.rows import InsightsDemo
 from insights.models import (
     Artifact,
     Cluster,
@@ -32,39 +41,6 @@ from insights.models import (
     WorkflowRun,
 )
 
-BATCH = 5000
-REGISTRY = "registry.example.com"
-
-# (key, name, activity, services as (name, type)); activity scales the number of runs per day.
-PROJECTS = (
-    ("shop", "Online shop", 1.0, (("web", "k8s"), ("cart", "k8s"), ("order", "helm"), ("gateway", "helm_chart"))),
-    ("payments", "Payments", 0.8, (("pay-api", "k8s"), ("ledger", "helm"), ("risk", "k8s"), ("settlement", "vm"))),
-    ("search", "Search platform", 0.6, (("query", "k8s"), ("indexer", "helm"), ("crawler", "vm"))),
-    ("iot", "IoT gateway", 0.4, (("device-api", "k8s"), ("mqtt-broker", "helm_chart"), ("firmware", "vm"))),
-)
-CLUSTERS = ("prod-bj-1", "prod-sh-1", "staging-sh", "dev-sh")
-# (name, production, cluster); payments keeps a second production environment for disaster recovery.
-ENVIRONMENTS = (("dev", False, "dev-sh"), ("qa", False, "staging-sh"), ("staging", False, "staging-sh"))
-PRODUCTION = {"shop": (("prod", "prod-bj-1"),), "payments": (("prod", "prod-bj-1"), ("prod-dr", "prod-sh-1"))}
-DEFAULT_PRODUCTION = (("prod", "prod-sh-1"),)
-WORKFLOWS = ("ci-dev", "qa-deploy", "release", "hotfix", "nightly-test", "ops")
-# Test modules: (name, median seconds, initial cases, cases added per day).
-TEST_MODULES = (("unit", 150, 800, 1.5), ("integration", 600, 180, 0.4), ("e2e", 1200, 45, 0.1), ("smoke", 90, 16, 0.0))
-# Job outcome odds by type: (failed, timeout, cancelled); the rest pass.
-OUTCOMES = {
-    "build": (0.06, 0.01, 0.02),
-    "deploy": (0.04, 0.02, 0.01),
-    "test": (0.10, 0.03, 0.02),
-    "other": (0.03, 0.0, 0.02),
-}
-TIMEOUT_SECONDS = {"build": 1800, "deploy": 600, "test": 3600, "other": 300}
-USERS = (
-    ("admin", "admin", "system"),
-    ("liwei", "李伟", "ldap"),
-    ("zhangmin", "张敏", "ldap"),
-    ("wangfang", "王芳", "oauth"),
-)
-
 
 def local_zone() -> ZoneInfo:
     return ZoneInfo(settings.INSIGHTS_TIME_ZONE)
@@ -76,51 +52,6 @@ def at(day: date, hour: int, minute: int, second: int = 0) -> datetime:
 
 def image_tag(moment: datetime, build_no: int) -> str:
     return f"{timezone.localtime(moment, local_zone()):%Y%m%d%H%M%S}-{build_no}-main"
-
-
-@dataclass
-class InsightsDemo:
-    """Unsaved rows of the insights app; `write()` saves them in dependency order."""
-
-    projects: list[Project] = field(default_factory=list)
-    clusters: dict[str, Cluster] = field(default_factory=dict)
-    environments: list[Environment] = field(default_factory=list)
-    services: list[Service] = field(default_factory=list)
-    workflows: list[Workflow] = field(default_factory=list)
-    runs: list[WorkflowRun] = field(default_factory=list)
-    jobs: list[Job] = field(default_factory=list)
-    artifacts: list[Artifact] = field(default_factory=list)
-    rollbacks: list[tuple[Rollback, ServiceSnapshot, ServiceSnapshot]] = field(default_factory=list)
-
-    def write(self) -> dict[str, int]:
-        for cluster in self.clusters.values():
-            if cluster.pk is None:
-                cluster.save()
-        for rows in (self.projects, self.environments, self.services, self.workflows):
-            for row in rows:
-                row.save()
-        WorkflowRun.objects.bulk_create(self.runs, batch_size=BATCH)
-        Job.objects.bulk_create(self.jobs, batch_size=BATCH)
-        # created_at is auto_now_add, which bulk_create would overwrite with the present time.
-        insert_rows(
-            Artifact,
-            ("project", "name", "type", "uri", "created_at"),
-            ((a.project.pk, a.name, a.type, a.uri, db_datetime(a.created_at)) for a in self.artifacts),
-        )
-        Rollback.objects.bulk_create([rollback for rollback, _, _ in self.rollbacks], batch_size=BATCH)
-        ServiceSnapshot.objects.bulk_create(
-            [snapshot for _, *snapshots in self.rollbacks for snapshot in snapshots], batch_size=BATCH
-        )
-        return {
-            "projects": len(self.projects),
-            "environments": len(self.environments),
-            "services": len(self.services),
-            "workflows": len(self.workflows),
-            "artifacts": len(self.artifacts),
-            "workflow runs": len(self.runs),
-            "jobs": len(self.jobs),
-            "rollbacks": len(self.rollbacks),
-        }
 
 
 class InsightsGenerator:
@@ -369,51 +300,3 @@ class InsightsGenerator:
             snapshot.values_yaml = values_yaml(f"{REGISTRY}/{project}/{service.name}", tag)
             snapshot.override_values = f'[{{"Key":"image.tag","Value":"{tag}"}}]'
         return snapshot
-
-
-def hash_port(name: str) -> int:
-    return sum(name.encode()) % 1000
-
-
-def rendered_yaml(project: str, service: str, image: str, port: int) -> str:
-    """A k8s Deployment + Service as Zadig renders it (after the seed's example)."""
-    labels = f"app.kubernetes.io/instance: {service}\n      app.kubernetes.io/name: {project}"
-    pod_labels = labels.replace("      ", "        ")
-    return (
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  creationTimestamp: null\n  labels:\n"
-        f"    app.kubernetes.io/instance: {service}\n    app.kubernetes.io/name: {project}\n  name: {service}\n"
-        f"spec:\n  replicas: 2\n  selector:\n    matchLabels:\n      {labels}\n  strategy: {{}}\n"
-        f"  template:\n    metadata:\n      creationTimestamp: null\n      labels:\n        {pod_labels}\n"
-        f"    spec:\n      containers:\n      - command:\n        - /workspace/{service}\n        image: {image}\n"
-        f"        imagePullPolicy: Always\n        name: {service}\n        ports:\n        - containerPort: {port}\n"
-        "          protocol: TCP\n        resources: {}\nstatus: {}\n\n---\napiVersion: v1\nkind: Service\n"
-        f"metadata:\n  name: {service}\n  labels:\n    app.kubernetes.io/name: {project}\n"
-        f"    app.kubernetes.io/instance: {service}\nspec:\n  type: NodePort\n  ports:\n    - protocol: TCP\n"
-        f"      port: {port}\n      targetPort: {port}\n"
-    )
-
-
-def values_yaml(repository: str, tag: str) -> str:
-    return (
-        f"image:\n  repository: {repository}\n  tag: {tag}\n  pullPolicy: IfNotPresent\nreplicaCount: 2\n"
-        "resources:\n  limits:\n    cpu: 500m\n    memory: 512Mi\n"
-    )
-
-
-# --- entry point -------------------------------------------------------------------------------
-
-
-def has_data() -> bool:
-    return Project.objects.exists()
-
-
-def demo_keys_present() -> list[str]:
-    """The demo's own project keys already in the database (a second seeding would collide with them)."""
-    return sorted(Project.objects.filter(key__in=[key for key, *_ in PROJECTS]).values_list("key", flat=True))
-
-
-def load(options: DemoOptions) -> dict[str, int]:
-    """The CI/CD history of `options.days` days (nothing for 0); the caller holds the transaction."""
-    if options.days <= 0:
-        return {}
-    return InsightsGenerator(random.Random(f"{options.seed}:insights"), options.days, options.now).build().write()
