@@ -2,16 +2,20 @@
 
 A thin view over the same selectors as the Zadig endpoints (insights/selectors.py), so the page, its
 CSV downloads and the API answer the same numbers. Operators only: the admin's login and staff flag.
+The page lists rollbacks without their YAML; one rollback's diff, bounded in size, lines and time, and
+its before/after downloads are separate views (rollback_diff, rollback_download).
 """
 
 import difflib
+import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.db.models.functions import Length
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from insights import selectors
@@ -28,7 +32,7 @@ from insights.charts import (
     text_error,
 )
 from insights.dirty import day_bounds, local_day
-from insights.models import Project
+from insights.models import Project, Rollback, ServiceSnapshot
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -179,18 +183,39 @@ def chart_specs(tables: dict[str, Table]) -> dict[str, dict]:
 
 
 def rollbacks(keys: list[str] | None, first: date, last: date, limit: int = ROLLBACKS_SHOWN) -> tuple[int, list[dict]]:
-    """The newest `limit` rollbacks of the chosen projects and days (the Zadig endpoint's selector), with
-    their total number."""
+    """The newest `limit` rollbacks of the chosen projects and days, with their total number.
+
+    The Zadig rollback endpoint's filter and order (selectors.rollback_detail: `start <= create_time < end`,
+    newest first, newest insert first on ties), but reading only the snapshots' containers: the rendered
+    YAML (up to 1 MiB a side) is read by the one rollback's diff view, never for the list.
+    """
     start, end = day_bounds(first)[0], day_bounds(last)[1]
-    total, records = 0, []
-    for key in keys or [None]:
-        answer = selectors.rollback_detail(
-            project_key=key, env_name=None, service_name=None, start=start, end=end, page_num=1, page_size=limit
-        )
-        total += answer["total"]
-        records += answer["data"]
-    records.sort(key=lambda record: record["create_time"], reverse=True)
-    return total, [rollback_entry(record) for record in records[:limit]]
+    matches = Rollback.objects.filter(create_time__gte=start, create_time__lt=end)
+    if keys is not None:
+        matches = matches.filter(project__key__in=keys)
+    total = matches.count()
+    page = list(matches.order_by("-create_time", "-id").values(*selectors.ROLLBACK_FIELDS)[:limit])
+    containers: dict[tuple[int, str], list] = {}
+    snapshots = ServiceSnapshot.objects.filter(rollback_id__in=[rollback["id"] for rollback in page])
+    for snapshot in snapshots.values("rollback_id", "role", "containers"):
+        containers[snapshot["rollback_id"], snapshot["role"]] = snapshot["containers"]
+    return total, [
+        {
+            "id": rollback["id"],
+            "project_key": rollback["project__key"],
+            "env_name": rollback["env_name"],
+            "production": rollback["production"],
+            "operation_type": rollback["operation_type"],
+            "service_name": rollback["service_name"],
+            "create_by": {"name": rollback["create_by_name"], "account": rollback["create_by_account"]},
+            "created": rollback["create_time"],
+            "images": image_changes(
+                selectors._containers(containers.get((rollback["id"], ServiceSnapshot.Role.ORIGIN))),
+                selectors._containers(containers.get((rollback["id"], ServiceSnapshot.Role.UPDATE))),
+            ),
+        }
+        for rollback in page
+    ]
 
 
 def image_changes(before: list[dict], after: list[dict]) -> list[dict]:
@@ -209,25 +234,123 @@ def image_changes(before: list[dict], after: list[dict]) -> list[dict]:
     ]
 
 
+# --- one rollback's YAML diff ------------------------------------------------------------------
+#
+# difflib's time depends on how many lines there are and how often they repeat, not only on size:
+# two 1 MiB YAML texts with a change every 50 lines take about 6 s; 10,000 short lines repeating a
+# hundred times each, about 30 s. So a diff is computed only for texts of at most DIFF_MAX_CHARS
+# characters and DIFF_MAX_LINES lines a side (realistic YAML that size diffs in about 0.2 s) and gives
+# up after DIFF_SECONDS: the line cap keeps one step of the matcher short, so even crafted input is
+# refused within about 1.3 s. The page shows the first DIFF_LINES_SHOWN lines of a diff. Before and
+# after are downloadable whatever their size, the full diff whenever it was computed.
+
+DIFF_MAX_CHARS = 200_000
+DIFF_MAX_LINES = 20_000
+DIFF_SECONDS = 1.0
+DIFF_LINES_SHOWN = 2_000
 DIFF_CLASSES = (("+++", "file"), ("---", "file"), ("@@", "hunk"), ("+", "added"), ("-", "removed"))
+# What `/delivery/rollbacks/<id>/download/<part>` serves, and the end of its file name after "rollback-<id>".
+DOWNLOADS = {"before": "-before.yaml", "after": "-after.yaml", "diff": ".diff"}
+
+
+class DiffTooSlow(Exception):
+    """The diff was not done within its time budget."""
+
+
+class BudgetMatcher(difflib.SequenceMatcher):
+    """difflib's matcher, giving up once `deadline` (time.monotonic) has passed.
+
+    find_longest_match is its unit of work; with at most DIFF_MAX_LINES lines a side one call takes a
+    fraction of a second, so the deadline is overrun by at most that.
+    """
+
+    def __init__(self, a: list[str], b: list[str], deadline: float):
+        self.deadline = deadline
+        super().__init__(None, a, b)
+
+    def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
+        if time.monotonic() > self.deadline:
+            raise DiffTooSlow
+        return super().find_longest_match(alo, ahi, blo, bhi)
+
+
+def _unified_range(start: int, stop: int) -> str:
+    """A hunk header's range, as difflib.unified_diff writes it."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
+
+
+def diff_lines(before: str, after: str, seconds: float | None = None) -> list[str]:
+    """difflib.unified_diff of two texts' lines (lineterm ""), within `seconds` (default DIFF_SECONDS) or
+    DiffTooSlow."""
+    a, b = before.splitlines(), after.splitlines()
+    matcher = BudgetMatcher(a, b, deadline=time.monotonic() + (DIFF_SECONDS if seconds is None else seconds))
+    lines: list[str] = []
+    for group in matcher.get_grouped_opcodes(3):
+        if not lines:
+            lines += ["--- before rollback", "+++ after rollback"]
+        first, last = group[0], group[-1]
+        lines.append(f"@@ -{_unified_range(first[1], last[2])} +{_unified_range(first[3], last[4])} @@")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                lines += [" " + line for line in a[i1:i2]]
+                continue
+            if tag in ("replace", "delete"):
+                lines += ["-" + line for line in a[i1:i2]]
+            if tag in ("replace", "insert"):
+                lines += ["+" + line for line in b[j1:j2]]
+    return lines
+
+
+def diff_class(line: str) -> str:
+    return next((css for prefix, css in DIFF_CLASSES if line.startswith(prefix)), "context")
 
 
 def yaml_diff(before: str, after: str) -> list[tuple[str, str]]:
     """A unified diff of two rendered YAML texts as (css class, line) pairs; the template escapes the lines."""
-    lines = difflib.unified_diff(
-        before.splitlines(), after.splitlines(), fromfile="before rollback", tofile="after rollback", lineterm=""
-    )
-    return [(next((css for prefix, css in DIFF_CLASSES if line.startswith(prefix)), "context"), line) for line in lines]
+    return [(diff_class(line), line) for line in diff_lines(before, after)]
 
 
-def rollback_entry(record: dict) -> dict:
-    origin, update = record["origin_service"], record["update_service"]
-    return {
-        **record,
-        "created": datetime.fromtimestamp(record["create_time"], UTC),
-        "images": image_changes(origin["containers"], update["containers"]),
-        "diff": yaml_diff(origin["rendered_yaml"], update["rendered_yaml"]),
-    }
+@dataclass
+class RollbackYaml:
+    """One rollback's rendered YAML before (origin) and after (update): sizes always, the texts only when
+    asked for or small enough to diff. A missing snapshot counts as empty, as in the Zadig endpoint."""
+
+    rollback: Rollback
+    chars: dict[str, int]
+    containers: dict[str, list]
+
+    @classmethod
+    def get(cls, rollback_id: int) -> "RollbackYaml":
+        rollback = get_object_or_404(Rollback.objects.select_related("project"), pk=rollback_id)
+        chars, containers = {"origin": 0, "update": 0}, {"origin": [], "update": []}
+        snapshots = rollback.snapshots.annotate(chars=Length("rendered_yaml")).values("role", "chars", "containers")
+        for snapshot in snapshots:
+            chars[snapshot["role"]] = snapshot["chars"] or 0
+            containers[snapshot["role"]] = selectors._containers(snapshot["containers"])
+        return cls(rollback, chars, containers)
+
+    def texts(self) -> tuple[str, str]:
+        found = dict(self.rollback.snapshots.values_list("role", "rendered_yaml"))
+        return found.get(ServiceSnapshot.Role.ORIGIN, ""), found.get(ServiceSnapshot.Role.UPDATE, "")
+
+    def small_enough(self) -> bool:
+        return max(self.chars.values()) <= DIFF_MAX_CHARS
+
+
+def bounded_diff(before: str, after: str) -> tuple[str, list[str] | None]:
+    """("too-large" | "too-slow" | "same" | "diff", the diff's lines when computed)."""
+    if max(len(before), len(after)) > DIFF_MAX_CHARS:
+        return "too-large", None
+    if max(len(before.splitlines()), len(after.splitlines())) > DIFF_MAX_LINES:
+        return "too-large", None
+    try:
+        lines = diff_lines(before, after)
+    except DiffTooSlow:
+        return "too-slow", None
+    return ("diff" if lines else "same"), lines
 
 
 # --- the view ----------------------------------------------------------------------------------
@@ -274,3 +397,61 @@ def delivery(request) -> HttpResponse:
         "rollbacks": entries,
     }
     return render(request, "pages/delivery.html", context)
+
+
+@staff_member_required
+def rollback_diff(request, rollback_id: int) -> HttpResponse:
+    """One rollback's rendered YAML diff: its first DIFF_LINES_SHOWN lines, within the caps above."""
+    found = RollbackYaml.get(rollback_id)
+    before_chars, after_chars = found.chars["origin"], found.chars["update"]
+    state, lines = "too-large", None
+    before_lines = after_lines = None
+    if found.small_enough():
+        before, after = found.texts()
+        before_lines, after_lines = len(before.splitlines()), len(after.splitlines())
+        state, lines = bounded_diff(before, after)
+    lines = lines or []
+    shown = lines[:DIFF_LINES_SHOWN]
+    rollback = found.rollback
+    context = {
+        "rollback": rollback,
+        "images": image_changes(found.containers["origin"], found.containers["update"]),
+        "state": state,
+        "diff": [(diff_class(line), line) for line in shown],
+        "diff_total": f"{len(lines):,}",
+        "hidden": f"{len(lines) - len(shown):,}" if len(lines) > len(shown) else None,
+        "before_chars": f"{before_chars:,}",
+        "after_chars": f"{after_chars:,}",
+        "before_lines": None if before_lines is None else f"{before_lines:,}",
+        "after_lines": None if after_lines is None else f"{after_lines:,}",
+        "max_chars": f"{DIFF_MAX_CHARS:,}",
+        "max_lines": f"{DIFF_MAX_LINES:,}",
+        "seconds": f"{DIFF_SECONDS:g}",
+        "shown_cap": f"{DIFF_LINES_SHOWN:,}",
+    }
+    return render(request, "pages/rollback_diff.html", context)
+
+
+@staff_member_required
+def rollback_download(request, rollback_id: int, part: str) -> HttpResponse:
+    """`before` / `after` (the rendered YAML as stored) or `diff` (the full unified diff, only within the
+    caps), as a UTF-8 text attachment named after the rollback's id."""
+    if part not in DOWNLOADS:
+        raise Http404("no such download")
+    found = RollbackYaml.get(rollback_id)
+    if part == "diff":
+        state, lines = bounded_diff(*found.texts()) if found.small_enough() else ("too-large", None)
+        if lines is None:
+            reason = "too large to diff here" if state == "too-large" else f"not diffed within {DIFF_SECONDS:g} s"
+            return _text(f"Rollback {rollback_id}: {reason}; download before and after instead.", 404)
+        body = "".join(line + "\n" for line in lines)
+    else:
+        before, after = found.texts()
+        body = before if part == "before" else after
+    response = _text(body)
+    response["Content-Disposition"] = f'attachment; filename="rollback-{int(rollback_id)}{DOWNLOADS[part]}"'
+    return response
+
+
+def _text(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body.encode("utf-8", errors="replace"), status=status, content_type="text/plain; charset=utf-8")
