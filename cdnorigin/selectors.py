@@ -24,11 +24,24 @@ from .params import BOTH, PER_DOMAIN, TOTAL, OriginQuery, parse_query
 from .periods import FIVE_MINUTES, FIXED_SECONDS, Periods, floor, local_zone, periods_between
 from .points import Points, Timeline
 from .rollups import SLOT_STRUCT, SLOTS, compute_five_minute_rows, pack_slots, unpack_slots
-from .series import CHUNK, EMPTY_SLOTS, EpochSeconds, Series, Slots, binary_rows, column_sums, in_scope, slot_sums
+from .series import (
+    CHUNK,
+    EMPTY_SLOTS,
+    STATUS_CLASSES,
+    EpochSeconds,
+    Series,
+    Slots,
+    answer_series,
+    answered_codes,
+    binary_rows,
+    check_answer_size,
+    column_sums,
+    in_scope,
+    slot_sums,
+)
 
 TOTAL_NAME = "total"
 RATES = ("bandwidth", "qps")  # metrics answered as per-second floats; the others are integer sums
-STATUS_CLASSES = (2, 3, 4, 5)
 # OriginRollup columns and the Series list each fills.
 SERIES_COLUMNS = {"flux": "flux", "pv": "pv", "peak_flux_5m": "peak_flux", "peak_pv_5m": "peak_pv"}
 
@@ -53,6 +66,9 @@ def describe_origin_data(params: dict, allowed_domains: set[str] | None, *, now:
         per_domain, raw_dirty, slots = _rollup_series(
             ids, scope, periods, with_status, _read_columns(query), slot_column if hour_slots else None
         )
+    # The size bound (series.MAX_POINTS_PER_ANSWER), counted from the codes read: before any answer is built.
+    by_domain, with_total = query.output in (PER_DOMAIN, BOTH), query.output in (TOTAL, BOTH)
+    check_answer_size(answer_series(query.metric, per_domain.values(), by_domain, with_total), len(periods))
     resources = []
     timeline = Timeline(periods.starts)  # one JSON template of the timestamps for every metric
     if query.output in (PER_DOMAIN, BOTH):
@@ -506,7 +522,7 @@ def _metric_values(metric: str, periods: Periods, series: Series) -> list[tuple[
             (f"status_{klass}xx", _class_sums(series, klass, size)) for klass in STATUS_CLASSES
         ]
     klass = int(metric[len("status_")])
-    codes = sorted(code for code, counts in series.status.items() if code // 100 == klass and any(counts))
+    codes = answered_codes(series, klass)
     return [(metric, _class_sums(series, klass, size))] + [(f"status_{code}", series.status[code]) for code in codes]
 
 
