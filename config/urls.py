@@ -8,11 +8,14 @@ from cdnorigin.pages import cdn_origin
 from config.health import healthz
 from insights.api.errors import openapi_not_found
 from insights.pages import delivery
+from insights.rollback_pages import rollback_diff, rollback_download
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("delivery/", delivery, name="delivery-page"),
+    path("delivery/rollbacks/<int:rollback_id>/", rollback_diff, name="rollback-diff"),
+    path("delivery/rollbacks/<int:rollback_id>/download/<slug:part>", rollback_download, name="rollback-download"),
     path("cdn/", cdn_origin, name="cdn-page"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

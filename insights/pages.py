@@ -2,11 +2,12 @@
 
 A thin view over the same selectors as the Zadig endpoints (insights/selectors.py), so the page, its
 CSV downloads and the API answer the same numbers. Operators only: the admin's login and staff flag.
+The page lists rollbacks without their YAML; one rollback's diff, bounded in size, lines and time, and
+its before/after downloads are separate views (rollback_diff, rollback_download).
 """
 
-import difflib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
@@ -28,7 +29,7 @@ from common.charts import (
 )
 from insights import rollback_records, selectors
 from insights.dirty import day_bounds, local_day
-from insights.models import Project
+from insights.models import Project, Rollback, ServiceSnapshot
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -179,18 +180,39 @@ def chart_specs(tables: dict[str, Table]) -> dict[str, dict]:
 
 
 def rollbacks(keys: list[str] | None, first: date, last: date, limit: int = ROLLBACKS_SHOWN) -> tuple[int, list[dict]]:
-    """The newest `limit` rollbacks of the chosen projects and days (the Zadig endpoint's selector), with
-    their total number."""
+    """The newest `limit` rollbacks of the chosen projects and days, with their total number.
+
+    The Zadig rollback endpoint's filter and order (rollback_records.rollback_detail: `start <= create_time < end`,
+    newest first, newest insert first on ties), but reading only the snapshots' containers: the rendered
+    YAML (up to 1 MiB a side) is read by the one rollback's diff view, never for the list.
+    """
     start, end = day_bounds(first)[0], day_bounds(last)[1]
-    total, records = 0, []
-    for key in keys or [None]:
-        answer = rollback_records.rollback_detail(
-            project_key=key, env_name=None, service_name=None, start=start, end=end, page_num=1, page_size=limit
-        )
-        total += answer["total"]
-        records += answer["data"]
-    records.sort(key=lambda record: record["create_time"], reverse=True)
-    return total, [rollback_entry(record) for record in records[:limit]]
+    matches = Rollback.objects.filter(create_time__gte=start, create_time__lt=end)
+    if keys is not None:
+        matches = matches.filter(project__key__in=keys)
+    total = matches.count()
+    page = list(matches.order_by("-create_time", "-id").values(*rollback_records.ROLLBACK_FIELDS)[:limit])
+    containers: dict[tuple[int, str], list] = {}
+    snapshots = ServiceSnapshot.objects.filter(rollback_id__in=[rollback["id"] for rollback in page])
+    for snapshot in snapshots.values("rollback_id", "role", "containers"):
+        containers[snapshot["rollback_id"], snapshot["role"]] = snapshot["containers"]
+    return total, [
+        {
+            "id": rollback["id"],
+            "project_key": rollback["project__key"],
+            "env_name": rollback["env_name"],
+            "production": rollback["production"],
+            "operation_type": rollback["operation_type"],
+            "service_name": rollback["service_name"],
+            "create_by": {"name": rollback["create_by_name"], "account": rollback["create_by_account"]},
+            "created": rollback["create_time"],
+            "images": image_changes(
+                rollback_records.containers_of(containers.get((rollback["id"], ServiceSnapshot.Role.ORIGIN))),
+                rollback_records.containers_of(containers.get((rollback["id"], ServiceSnapshot.Role.UPDATE))),
+            ),
+        }
+        for rollback in page
+    ]
 
 
 def image_changes(before: list[dict], after: list[dict]) -> list[dict]:
@@ -207,27 +229,6 @@ def image_changes(before: list[dict], after: list[dict]) -> list[dict]:
         }
         for name in names
     ]
-
-
-DIFF_CLASSES = (("+++", "file"), ("---", "file"), ("@@", "hunk"), ("+", "added"), ("-", "removed"))
-
-
-def yaml_diff(before: str, after: str) -> list[tuple[str, str]]:
-    """A unified diff of two rendered YAML texts as (css class, line) pairs; the template escapes the lines."""
-    lines = difflib.unified_diff(
-        before.splitlines(), after.splitlines(), fromfile="before rollback", tofile="after rollback", lineterm=""
-    )
-    return [(next((css for prefix, css in DIFF_CLASSES if line.startswith(prefix)), "context"), line) for line in lines]
-
-
-def rollback_entry(record: dict) -> dict:
-    origin, update = record["origin_service"], record["update_service"]
-    return {
-        **record,
-        "created": datetime.fromtimestamp(record["create_time"], UTC),
-        "images": image_changes(origin["containers"], update["containers"]),
-        "diff": yaml_diff(origin["rendered_yaml"], update["rendered_yaml"]),
-    }
 
 
 # --- the view ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ def unix_seconds(moment: datetime | None) -> int:
     return (moment - EPOCH) // timedelta(seconds=1)
 
 
-def _containers(raw) -> list[dict]:
+def containers_of(raw) -> list[dict]:
     items = raw if isinstance(raw, list) else []
     return [
         {key: str(item.get(key) or "") for key in ("name", "type", "image", "image_name")}
@@ -53,7 +53,7 @@ def _snapshot(snapshot: dict | None) -> dict:
     return {
         "service_name": snapshot["service_name"],
         "release_name": snapshot["release_name"],
-        "containers": _containers(snapshot["containers"]),
+        "containers": containers_of(snapshot["containers"]),
         "rendered_yaml": snapshot["rendered_yaml"],
         "values_yaml": snapshot["values_yaml"],
         "override_values": snapshot["override_values"],

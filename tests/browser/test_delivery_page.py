@@ -1,5 +1,5 @@
 """The delivery page in headless Chromium: drawn charts, range and project choices, CSV equal to the
-Zadig API, a rollback's diff, and an admin correction showing up on the page."""
+Zadig API, a rollback's link to its diff page and downloads, and an admin correction showing up on the page."""
 
 from datetime import timedelta
 
@@ -7,7 +7,7 @@ import pytest
 
 from common.tokens import create_api_token
 from insights.dirty import day_bounds
-from tests.browser.data import BEFORE_YAML, HOSTILE, delivery_data
+from tests.browser.data import AFTER_YAML, BEFORE_YAML, HOSTILE, delivery_data
 from tests.browser.helpers import download_csv, drawn_charts, fetch_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -93,24 +93,40 @@ def test_every_csv_holds_the_zadig_apis_numbers(page, data):
     assert api["total"] == 1
 
 
-def test_a_rollback_opens_to_its_images_and_an_escaped_yaml_diff(page, data):
+def test_a_rollback_opens_to_its_images_and_links_to_an_escaped_yaml_diff(page, data):
     open_week(page, data)
     rollback = page.locator("details.rollback").first
-    assert not rollback.locator("pre.diff").is_visible()
     rollback.locator("summary").click()
     assert HOSTILE in rollback.locator("summary").inner_text()  # shown as text, not markup
     images = rollback.locator("table.images tr.changed td").all_inner_texts()
     assert images == ["web", "registry.example.com/web:1.0", "registry.example.com/web:0.9"]
-    diff = rollback.locator("pre.diff")
+    assert page.locator("pre.diff").count() == 0  # the page computes no diff
+
+    rollback.locator("a.diff-link").click()
+    page.wait_for_url("**/delivery/rollbacks/*/")
+    assert HOSTILE in page.locator("main p.rollback").inner_text()
+    diff = page.locator("pre.diff")
     assert diff.is_visible()
-    assert rollback.locator(".removed").all_inner_texts() == ["-  image: registry.example.com/web:1.0"]
-    assert rollback.locator(".added").all_inner_texts() == [
+    assert diff.locator(".removed").all_inner_texts() == ["-  image: registry.example.com/web:1.0"]
+    assert diff.locator(".added").all_inner_texts() == [
         "+  image: registry.example.com/web:0.9",
         f"+# {HOSTILE}",
     ]
     assert diff.locator(".hunk").all_inner_texts() == ["@@ -1,5 +1,6 @@"]
     assert f" {BEFORE_YAML.splitlines()[-1]}" in diff.locator(".context").all_inner_texts()
     assert page.evaluate("window.hacked") is None
+
+    for part, text in (("before", BEFORE_YAML), ("after", AFTER_YAML + f"# {HOSTILE}\n")):
+        with page.expect_download() as info:
+            page.click(f"a[data-download={part}]")
+        download = info.value
+        assert download.suggested_filename.endswith(f"-{part}.yaml")
+        with open(download.path(), encoding="utf-8") as handle:
+            assert handle.read() == text
+    with page.expect_download() as info:
+        page.click("a[data-download=diff]")
+    with open(info.value.path(), encoding="utf-8") as handle:
+        assert handle.read().splitlines() == diff.inner_text().splitlines()
 
 
 def test_a_status_corrected_in_the_admin_changes_the_page(page, data):

@@ -1,11 +1,15 @@
 """The delivery page (insights/pages.py) without a browser: login, choices, CSV equal to the Zadig API,
-escaped rollback diffs, and counts equal to a plain recount of raw jobs."""
+rollbacks equal to the Zadig API and linked to their escaped diffs (tests/insights/test_rollback_diff.py
+for the diff view itself), and counts equal to a plain recount of raw jobs."""
 
 import csv
+import difflib
+import html
 import io
 import json
 import random
-from datetime import timedelta
+import re
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.test import Client
@@ -13,9 +17,11 @@ from django.utils import timezone
 
 from common.charts import success_rate
 from insights.dirty import day_bounds, local_day
-from insights.models import Job, Status
-from insights.pages import image_changes, yaml_diff
-from tests.browser.data import HOSTILE, add_job, delivery_data, make_project
+from insights.models import Job, Rollback, Status
+from insights.pages import image_changes
+from insights.rollback_records import unix_seconds
+from insights.yaml_diff import yaml_diff
+from tests.browser.data import AFTER_YAML, BEFORE_YAML, HOSTILE, add_job, delivery_data, make_project, zone
 
 pytestmark = pytest.mark.django_db
 
@@ -121,9 +127,62 @@ def test_summaries_and_rollbacks_follow_the_chosen_projects(staff):
 
 def test_rollback_text_is_escaped_never_markup(staff):
     data = delivery_data()
-    html = staff.get("/delivery/", week(data)).content.decode()
-    assert HOSTILE not in html
-    assert "&lt;script&gt;window.hacked=1&lt;/script&gt;" in html
+    html_text = staff.get("/delivery/", week(data)).content.decode()
+    assert HOSTILE not in html_text
+    assert "&lt;script&gt;window.hacked=1&lt;/script&gt;" in html_text
+
+
+def test_the_page_links_each_rollback_to_its_diff_instead_of_showing_it(staff):
+    data = delivery_data()
+    page = staff.get("/delivery/", week(data)).content.decode()
+    assert 'class="diff"' not in page and "registry.example.com/web:0.9</span>" not in page
+    assert "+  image:" not in page and "@@ " not in page
+    links = re.findall(r'<a class="diff-link" href="([^"]+)">', page)
+    assert links == [f"/delivery/rollbacks/{Rollback.objects.get().pk}/"]
+    diff = staff.get(links[0])
+    assert diff.status_code == 200
+    pre = diff.content.decode().split('<pre class="diff" id="diff">')[1].split("</pre>")[0]
+    shown = [(css, html.unescape(line)) for css, line in re.findall(r'<span class="(\w+)">(.*?)</span>', pre)]
+    after = AFTER_YAML + f"# {HOSTILE}\n"
+    assert shown == yaml_diff(BEFORE_YAML, after)
+    assert [line for _, line in shown] == list(
+        difflib.unified_diff(
+            BEFORE_YAML.splitlines(), after.splitlines(), "before rollback", "after rollback", lineterm=""
+        )
+    )
+    assert HOSTILE not in diff.content.decode()
+
+
+@pytest.mark.parametrize("projects", [[], ["alpha"], ["beta"], ["alpha", "gamma"]])
+def test_the_rollbacks_listed_are_the_zadig_endpoints(staff, api_client, projects):
+    """Newest first, ties newest insert first, only the chosen projects and days: as the API answers."""
+    today = local_day(timezone.now())
+    alpha, beta, gamma = make_project("alpha"), make_project("beta"), make_project("gamma")
+    noon = datetime.combine(today - timedelta(days=2), time(12), tzinfo=zone())
+    for project, service, moment in (
+        (alpha, "a-old", noon - timedelta(days=1)),
+        (beta, "b-tie-1", noon),
+        (alpha, "a-tie-2", noon),
+        (gamma, "g-new", noon + timedelta(hours=3)),
+        (beta, "b-outside", noon - timedelta(days=30)),
+        (alpha, "a-today", timezone.now() - timedelta(minutes=1)),
+    ):
+        Rollback.objects.create(project=project, env_name="prod", service_name=service, create_time=moment)
+    params = {"start": (today - timedelta(days=6)).isoformat(), "end": today.isoformat(), "project": projects}
+    context = staff.get("/delivery/", params).context
+    start, end = day_bounds(today - timedelta(days=6))[0], day_bounds(today)[1]
+    records, total = [], 0
+    for key in projects or [None]:
+        query = {"startTime": int(start.timestamp()), "endTime": int(end.timestamp()) - 1, "pageSize": 100}
+        answer = api_client.get("/openapi/statistics/v2/rollback/detail", {**query, "projectKey": key or ""}).json()
+        total += answer["total"]
+        records += answer["data"]
+    records.sort(key=lambda record: record["create_time"], reverse=True)  # stable: each answer's tie order kept
+    assert context["rollback_total"] == total
+    assert [(r["project_key"], r["service_name"], unix_seconds(r["created"])) for r in context["rollbacks"]] == [
+        (r["project_key"], r["service_name"], r["create_time"]) for r in records
+    ]
+    assert "b-outside" not in {r["service_name"] for r in context["rollbacks"]}
 
 
 def test_yaml_diff_marks_added_removed_and_context_lines():
