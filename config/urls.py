@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cdnorigin.pages import cdn_origin
+from common.metrics import metrics_view
 from config.health import healthz
 from insights.api.errors import openapi_not_found
 from insights.pages import delivery
@@ -12,6 +13,7 @@ from insights.pages import delivery
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("delivery/", delivery, name="delivery-page"),
     path("cdn/", cdn_origin, name="cdn-page"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
