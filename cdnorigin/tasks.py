@@ -18,6 +18,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from cdnorigin import retention, rollups
+from common import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def recompute_dirty_origin_buckets(limit: int | None = None) -> int:
     """Recompute the rollups of every marked 5-minute bucket; scheduled on commit and by the beat sweep."""
     started = time.monotonic()
     done = rollups.recompute_dirty(limit)
+    metrics.rollup_run("cdnorigin", done, time.monotonic() - started)
     logger.log(
         logging.INFO if done else logging.DEBUG,
         "rollup recomputed",

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from cdnorigin.errors import VolcError
+from common import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class RateLimiter:
             logger.exception("request throttle unavailable; letting the request through")
             return
         if hits > limit:
+            metrics.THROTTLED.inc()
             raise VolcError(
                 429, "FlowLimitExceeded", f"Request was denied due to request throttling: at most {limit} per second."
             )

@@ -19,6 +19,8 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
+from common import metrics
+
 logger = logging.getLogger(__name__)
 K = TypeVar("K")
 
@@ -101,6 +103,7 @@ def recompute_isolated(
 def _log_failure(app: str, key, exc: BaseException) -> None:
     bucket = " ".join(map(str, key)) if isinstance(key, tuple) else str(key)
     logger.error("rollup bucket failed", extra={"app": app, "bucket": bucket, "error": describe(exc)})
+    metrics.ROLLUP_FAILURES.labels(app).inc()
 
 
 def record_failures(model: type[Model], failures: dict[int, BaseException], now: datetime | None = None) -> None:

@@ -3,6 +3,7 @@
 Defaults are safe for a laptop: SQLite file, tasks run inline, DEBUG off unless asked for.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "common.metrics.MetricsMiddleware",  # first: its timing covers every other middleware
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -219,6 +221,16 @@ else:
 CDN_RETENTION_DAYS = env_int("CDN_RETENTION_DAYS", 92)
 CDN_RATE_LIMIT_PER_SECOND = env_int("CDN_RATE_LIMIT_PER_SECOND", 20)
 CDN_MAX_CLOCK_SKEW_SECONDS = env_int("CDN_MAX_CLOCK_SKEW_SECONDS", 900)
+
+# GET /metrics (common.metrics): a Bearer token when METRICS_TOKEN is set, else these networks (CIDRs).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network, strict=False)
+        for network in env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS must be CIDRs separated by commas: {exc}") from None
 
 # Ingest limits (API.md section 3).
 INGEST_MAX_BATCH = 10_000

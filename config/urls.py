@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cdnorigin.pages import cdn_origin
+from common.metrics import metrics_view
 from config.health import healthz
 from insights.api.errors import openapi_not_found
 from insights.pages import delivery
@@ -13,6 +14,7 @@ from insights.rollback_pages import rollback_diff, rollback_download
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("delivery/", delivery, name="delivery-page"),
     path("delivery/rollbacks/<int:rollback_id>/", rollback_diff, name="rollback-diff"),
     path("delivery/rollbacks/<int:rollback_id>/download/<slug:part>", rollback_download, name="rollback-download"),

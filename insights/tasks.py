@@ -16,6 +16,7 @@ import time
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from common import metrics
 from insights import rollups
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def recompute_dirty_job_days(limit: int | None = None) -> int:
     """Recompute the daily job rollup buckets marked dirty (scheduled on commit by every writer)."""
     started = time.monotonic()
     done = rollups.recompute_dirty(limit=limit)
+    metrics.rollup_run("insights", done, time.monotonic() - started)
     logger.log(
         logging.INFO if done else logging.DEBUG,
         "rollup recomputed",

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from cdnorigin.ingest import MAX_TIMESTAMP, MAX_VALUE, UnknownDomainsError, minute_of, replace_origin_samples
 from cdnorigin.models import CLASS_FIELDS, Domain, OriginSample, status_code_error
 from common.api.filters import AwareDateTimeField
+from common.api.views import IngestCountingMixin
 
 REQUIRED = ("domain", "timestamp", "flux", "pv")
 # `id` is what the listing adds; a re-post of listed rows ignores it.
@@ -210,7 +211,10 @@ class OriginSampleFilter(django_filters.FilterSet):
         return queryset.filter(minute__lte=value)
 
 
-class OriginSampleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OriginSampleViewSet(
+    IngestCountingMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    ingest_kind = "origin_samples"
     serializer_class = OriginSampleSerializer
     filterset_class = OriginSampleFilter
     ordering_fields = ["minute"]

@@ -7,12 +7,16 @@ from rest_framework.response import Response
 from cdnorigin.api.filters import DomainFilter
 from cdnorigin.api.serializers import DomainSerializer
 from cdnorigin.models import Domain
-from common.api.views import NulSafeLookupMixin
+from common.api.views import IngestCountingMixin, NulSafeLookupMixin
 
 
-class DomainViewSet(NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DomainViewSet(
+    IngestCountingMixin, NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """`/api/v1/cdn/domains/`: POST one object or a list (keyed by `name`: 201 when anything was
     created, 200 when every name was already known); GET `/api/v1/cdn/domains/<name>/`."""
+
+    ingest_kind = "cdn_domains"
 
     queryset = Domain.objects.order_by("name")
     serializer_class = DomainSerializer

@@ -14,6 +14,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from common.api.filters import AwareDateTimeFilter
+from common.api.views import IngestCountingMixin
 from insights.api.filters import MultiValueCharFilter, MultiValueChoiceFilter
 from insights.api.run_items import (
     DATETIME_MESSAGES,
@@ -144,9 +145,13 @@ class WorkflowRunFilterSet(filters.FilterSet):
         fields = []
 
 
-class WorkflowRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkflowRunViewSet(
+    IngestCountingMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """POST one run or a list of at most INGEST_MAX_BATCH (201 when any run is new, 200 when all
     replaced stored runs); GET lists runs newest first, GET `<id>/` one run with its jobs."""
+
+    ingest_kind = "workflow_runs"
 
     queryset = (
         WorkflowRun.objects.select_related("project", "workflow")

@@ -9,7 +9,7 @@ from django.db import IntegrityError
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
-from common.api.views import NulSafeLookupMixin
+from common.api.views import IngestCountingMixin, NulSafeLookupMixin
 from insights import services
 from insights.api import filters, serializers
 from insights.models import Artifact, Cluster, Environment, Project, Rollback, Service, Workflow
@@ -21,7 +21,9 @@ class ConcurrentWrite(exceptions.APIException):
     default_code = "conflict"
 
 
-class IngestViewSet(NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class IngestViewSet(
+    IngestCountingMixin, NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """`write` is the services function that stores a list of validated items."""
 
     write = None
@@ -44,6 +46,7 @@ class IngestViewSet(NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveMo
 class ProjectViewSet(IngestViewSet):
     """Retrieve by key: `/api/v1/projects/<key>/`."""
 
+    ingest_kind = "projects"
     queryset = Project.objects.all()
     serializer_class = serializers.ProjectSerializer
     filterset_class = filters.ProjectFilterSet
@@ -56,6 +59,7 @@ class ProjectViewSet(IngestViewSet):
 class ClusterViewSet(IngestViewSet):
     """Retrieve by name: `/api/v1/clusters/<name>/`."""
 
+    ingest_kind = "clusters"
     queryset = Cluster.objects.all()
     serializer_class = serializers.ClusterSerializer
     filterset_class = filters.ClusterFilterSet
@@ -66,6 +70,7 @@ class ClusterViewSet(IngestViewSet):
 
 
 class EnvironmentViewSet(IngestViewSet):
+    ingest_kind = "environments"
     queryset = Environment.objects.select_related("project", "cluster")
     serializer_class = serializers.EnvironmentSerializer
     filterset_class = filters.EnvironmentFilterSet
@@ -74,6 +79,7 @@ class EnvironmentViewSet(IngestViewSet):
 
 
 class ServiceViewSet(IngestViewSet):
+    ingest_kind = "services"
     queryset = Service.objects.select_related("project")
     serializer_class = serializers.ServiceSerializer
     filterset_class = filters.ServiceFilterSet
@@ -82,6 +88,7 @@ class ServiceViewSet(IngestViewSet):
 
 
 class WorkflowViewSet(IngestViewSet):
+    ingest_kind = "workflows"
     queryset = Workflow.objects.select_related("project")
     serializer_class = serializers.WorkflowSerializer
     filterset_class = filters.WorkflowFilterSet
@@ -90,6 +97,7 @@ class WorkflowViewSet(IngestViewSet):
 
 
 class ArtifactViewSet(IngestViewSet):
+    ingest_kind = "artifacts"
     queryset = Artifact.objects.select_related("project")
     serializer_class = serializers.ArtifactSerializer
     filterset_class = filters.ArtifactFilterSet
@@ -100,6 +108,7 @@ class ArtifactViewSet(IngestViewSet):
 class RollbackViewSet(IngestViewSet):
     """Records in the seed's shape plus `id`; newest `create_time` first."""
 
+    ingest_kind = "rollbacks"
     queryset = Rollback.objects.select_related("project").prefetch_related("snapshots")
     serializer_class = serializers.RollbackSerializer
     filterset_class = filters.RollbackFilterSet
