@@ -107,6 +107,22 @@ def create_rollbacks(items: Iterable[dict]) -> Written:
     return [(rollback, True) for rollback in rollbacks]
 
 
+@transaction.atomic
+def update_rollback(rollback: Rollback, item: dict) -> Rollback:
+    """Rewrite a rollback record and its two snapshots from a validated item (as `create_rollbacks` takes)."""
+    fresh = _rollback_row(item)
+    fresh.pk = rollback.pk
+    fresh.save()
+    rollback.snapshots.all().delete()
+    ServiceSnapshot.objects.bulk_create(
+        [
+            _snapshot(fresh, ServiceSnapshot.Role.ORIGIN, item["origin_service"]),
+            _snapshot(fresh, ServiceSnapshot.Role.UPDATE, item["update_service"]),
+        ]
+    )
+    return fresh
+
+
 def _rollback_row(item: dict) -> Rollback:
     create_by = item.get("create_by", {})
     create_time: datetime = item["create_time"]

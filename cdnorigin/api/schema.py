@@ -8,7 +8,7 @@ from rest_framework import serializers
 from cdnorigin.api.samples import InstantFilter, OriginSampleSerializer
 from cdnorigin.api.serializers import DomainSerializer
 from cdnorigin.ingest import MAX_TIMESTAMP, MAX_VALUE
-from common.api.schema import document_viewset, ingest_errors, ingest_viewset_schema, one_or_list
+from common.api.schema import document_viewset, edit_schemas, ingest_errors, ingest_viewset_schema, one_or_list
 
 
 class OriginSampleInputSerializer(serializers.Serializer):
@@ -80,6 +80,15 @@ document_viewset(
         key_note="Keyed by `name` (stored lowercase): posting a known name changes nothing.",
         request=DomainSerializer,
         response=DomainSerializer,
+        edits=edit_schemas(
+            tag="cdn",
+            singular="CDN domain",
+            patch_request=DomainSerializer(partial=True),
+            response=DomainSerializer,
+            patch_note="Renames the domain (`name`, normalised as on POST); its samples and statistics keep "
+            "following it. A name another domain has is refused.",
+            delete_note="The domain with all its samples, rollups and sub-account grants.",
+        ),
     ),
 )
 document_viewset("cdnorigin.api.samples.OriginSampleViewSet", SAMPLES)

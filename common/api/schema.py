@@ -74,8 +74,11 @@ def ingest_errors(*, write: bool = False, lookup: bool = False, filtered: bool =
     return errors
 
 
-def ingest_viewset_schema(*, tag: str, plural: str, singular: str, lookup: str, key_note: str, request, response):
-    """The three actions of an ingest viewset: list, retrieve, create (one object or a list)."""
+def ingest_viewset_schema(
+    *, tag: str, plural: str, singular: str, lookup: str, key_note: str, request, response, edits: dict | None = None
+):
+    """The three actions of an ingest viewset: list, retrieve, create (one object or a list); `edits`
+    (from `edit_schemas`) adds PATCH and DELETE where the resource has them."""
     body = one_or_list(request, f"{request.__name__.removesuffix('Serializer')}OneOrList")
     answer = one_or_list(response, f"{response.__name__.removesuffix('Serializer')}OneOrList")
     return extend_schema_view(
@@ -103,7 +106,27 @@ def ingest_viewset_schema(*, tag: str, plural: str, singular: str, lookup: str, 
                 **ingest_errors(write=True),
             },
         ),
+        **(edits or {}),
     )
+
+
+def edit_schemas(*, tag: str, singular: str, patch_request, response, patch_note: str, delete_note: str) -> dict:
+    """PATCH (the fields given replace the stored ones; checked as a POST is) and DELETE of one row."""
+    return {
+        "partial_update": extend_schema(
+            tags=[tag],
+            summary=f"Change a {singular}",
+            description=f"{patch_note} A refused change writes nothing. Needs a token that is not read-only.",
+            request=patch_request,
+            responses={200: response, **ingest_errors(write=True, lookup=True)},
+        ),
+        "destroy": extend_schema(
+            tags=[tag],
+            summary=f"Delete a {singular}",
+            description=f"{delete_note} Needs a token that is not read-only.",
+            responses={204: OpenApiResponse(description="Deleted."), **ingest_errors(write=True, lookup=True)},
+        ),
+    }
 
 
 def document_viewset(target: str, decorator) -> type[OpenApiViewExtension]:

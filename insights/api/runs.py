@@ -10,11 +10,13 @@ import django_filters as filters
 from django.db.models import Prefetch
 from django.utils import timezone
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from common.api.filters import AwareDateTimeFilter
 from common.api.views import IngestCountingMixin
+from insights.api import run_edits
 from insights.api.filters import MultiValueCharFilter, MultiValueChoiceFilter
 from insights.api.run_items import (
     DATETIME_MESSAGES,
@@ -149,7 +151,8 @@ class WorkflowRunViewSet(
     IngestCountingMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """POST one run or a list of at most INGEST_MAX_BATCH (201 when any run is new, 200 when all
-    replaced stored runs); GET lists runs newest first, GET `<id>/` one run with its jobs."""
+    replaced stored runs); GET lists runs newest first, GET `<id>/` one run with its jobs; PATCH and
+    DELETE `<id>/` and `<id>/jobs/<position>/` edit what was posted (`insights.api.run_edits`)."""
 
     ingest_kind = "workflow_runs"
 
@@ -171,6 +174,28 @@ class WorkflowRunViewSet(
         if "\x00" in self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""):
             raise NotFound()
         return super().get_object()
+
+    def partial_update(self, request, *args, **kwargs):
+        """PATCH `<id>/`: the fields given replace the stored ones (`jobs`, if given, whole); see run_edits."""
+        run_edits.patch_run(self._current(), request.data)
+        return Response(self._current())
+
+    def destroy(self, request, *args, **kwargs):
+        run_edits.delete_run(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["patch", "delete"], url_path=r"jobs/(?P<position>[0-9]{1,6})")
+    def job(self, request, position: str, *args, **kwargs):
+        """PATCH or DELETE `<id>/jobs/<position>/`: one job, by its place in the run's `jobs` (0 first)."""
+        if request.method == "DELETE":
+            run_edits.delete_job(self._current(), int(position))
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        run_edits.patch_job(self._current(), int(position), request.data)
+        return Response(self._current())
+
+    def _current(self) -> dict:
+        """The run as GET shows it, read afresh (after an edit: as stored)."""
+        return WorkflowRunSerializer(self.get_object()).data
 
     def create(self, request, *args, **kwargs):
         many = isinstance(request.data, list)

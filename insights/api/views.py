@@ -9,6 +9,7 @@ from django.db import IntegrityError
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
+from common.api.serializers import merged_patch
 from common.api.views import IngestCountingMixin, NulSafeLookupMixin
 from insights import services
 from insights.api import filters, serializers
@@ -106,7 +107,9 @@ class ArtifactViewSet(IngestViewSet):
 
 
 class RollbackViewSet(IngestViewSet):
-    """Records in the seed's shape plus `id`; newest `create_time` first."""
+    """Records in the seed's shape plus `id`; newest `create_time` first. PATCH `<id>/` replaces the
+    fields given (in `origin_service`, `update_service` and `create_by`, the keys given) and checks the
+    result as a POST is checked; DELETE `<id>/` removes the record with its snapshots."""
 
     ingest_kind = "rollbacks"
     queryset = Rollback.objects.select_related("project").prefetch_related("snapshots")
@@ -114,3 +117,15 @@ class RollbackViewSet(IngestViewSet):
     filterset_class = filters.RollbackFilterSet
     ordering_fields = ["id", "create_time"]
     write = staticmethod(services.create_rollbacks)
+
+    def partial_update(self, request, *args, **kwargs):
+        rollback = self.get_object()
+        current = self.get_serializer(rollback).data
+        serializer = self.get_serializer(data=merged_patch(current, request.data, fixed=("id",)))
+        serializer.is_valid(raise_exception=True)
+        services.update_rollback(rollback, serializer.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def destroy(self, request, *args, **kwargs):
+        self.get_object().delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
