@@ -15,6 +15,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("insights_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+if not app.conf.broker_url:
+    # Inline mode (no CELERY_BROKER_URL: tasks run eagerly). Name an in-process transport, so kombu
+    # does not fall back to amqp://localhost and warn "No hostname was supplied" on every enqueue.
+    app.conf.broker_url = "memory://localhost/"
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {

@@ -9,6 +9,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from cdnorigin.log_import import LogImportError, import_log_file
 from cdnorigin.models import Domain
@@ -48,7 +49,8 @@ class Command(BaseCommand):
 
     def _import(self, target, path):
         stream = getattr(self.stderr, "_out", sys.stderr)  # tqdm redraws with \r; bypass OutputWrapper's newline
-        with tqdm(
+        # Log lines (a batch stored, a rollup recomputed) are printed above the bar, not through it.
+        with logging_redirect_tqdm(), tqdm(
             total=os.path.getsize(path),
             desc=os.path.basename(path),
             unit="B",
