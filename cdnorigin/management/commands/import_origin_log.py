@@ -50,14 +50,17 @@ class Command(BaseCommand):
     def _import(self, target, path):
         stream = getattr(self.stderr, "_out", sys.stderr)  # tqdm redraws with \r; bypass OutputWrapper's newline
         # Log lines (a batch stored, a rollup recomputed) are printed above the bar, not through it.
-        with logging_redirect_tqdm(), tqdm(
-            total=os.path.getsize(path),
-            desc=os.path.basename(path),
-            unit="B",
-            unit_scale=True,
-            file=stream,
-            leave=False,
-        ) as bar:
+        with (
+            logging_redirect_tqdm(),
+            tqdm(
+                total=os.path.getsize(path),
+                desc=os.path.basename(path),
+                unit="B",
+                unit_scale=True,
+                file=stream,
+                leave=False,
+            ) as bar,
+        ):
             return import_log_file(target, path, progress=bar.update)
 
     @staticmethod
