@@ -5,6 +5,7 @@ from django.urls import reverse
 from cdnorigin import demo, rollups
 from cdnorigin.models import DirtyOriginBucket, Domain, OriginSample
 from common import registry
+from common.rows import table_count
 
 
 def overview() -> registry.Overview:
@@ -13,10 +14,8 @@ def overview() -> registry.Overview:
             registry.OverviewRow("CDN domains", Domain.objects.count(), reverse("admin:cdnorigin_domain_changelist"))
         ],
         raw_tables=[
-            (
-                "CDN origin samples",
-                reverse("admin:cdnorigin_originsample_changelist"),
-                OriginSample.objects.exists(),
+            registry.RawTable(
+                "CDN origin samples", reverse("admin:cdnorigin_originsample_changelist"), *table_count(OriginSample)
             )
         ],
     )

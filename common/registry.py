@@ -52,12 +52,21 @@ class OverviewRow:
 
 
 @dataclass(frozen=True)
+class RawTable:
+    """A table that grows without bound: its count may be the database's estimate (`common.rows`)."""
+
+    label: str
+    url: str
+    count: int
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
 class Overview:
-    """An app's part of the admin index's "Stored data" panel: counted rows, and raw tables shown as
-    present or not (exists() only: they grow without bound)."""
+    """An app's part of the admin index's "Stored data" panel: counted rows, and the raw tables."""
 
     rows: list[OverviewRow]
-    raw_tables: list[tuple[str, str, bool]] = field(default_factory=list)  # (label, url, has rows)
+    raw_tables: list[RawTable] = field(default_factory=list)
 
 
 _rollups: dict[str, RollupQueue] = {}

@@ -32,3 +32,20 @@ def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
     """`items` in slices of at most `size`, in order."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# Above this many rows by the planner's estimate, a table's count is the estimate (a full count of a
+# table of millions of rows is a sequential scan on every page view).
+ESTIMATE_ABOVE = 100_000
+
+
+def table_count(model) -> tuple[int, bool]:
+    """(rows, estimated): PostgreSQL's `pg_class.reltuples` for a big table (kept by ANALYZE and
+    autovacuum), an exact count otherwise (and always on SQLite)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+            row = cursor.fetchone()
+        if row and row[0] > ESTIMATE_ABOVE:
+            return int(row[0]), True
+    return model._default_manager.count(), False

@@ -3,9 +3,10 @@
 from django.urls import reverse
 
 from common import registry
+from common.rows import table_count
 from insights import demo, rollup_rebuild, selectors
 from insights.api.errors import OPENAPI_PREFIX, zadig_response
-from insights.models import DirtyJobDay, WorkflowRun
+from insights.models import DirtyJobDay, Job, WorkflowRun
 
 OVERVIEW_ROWS = (
     ("project_count", "projects", "insights_project"),
@@ -18,14 +19,19 @@ OVERVIEW_ROWS = (
 
 
 def overview() -> registry.Overview:
-    """The counts /openapi/statistics/overview answers, and whether any workflow run is stored."""
+    """The counts /openapi/statistics/overview answers, and the rows of the raw run and job tables."""
     counts = selectors.overview()
     return registry.Overview(
         rows=[
             registry.OverviewRow(label, counts[key], reverse(f"admin:{name}_changelist"))
             for key, label, name in OVERVIEW_ROWS
         ],
-        raw_tables=[("workflow runs", reverse("admin:insights_workflowrun_changelist"), WorkflowRun.objects.exists())],
+        raw_tables=[
+            registry.RawTable(
+                "workflow runs", reverse("admin:insights_workflowrun_changelist"), *table_count(WorkflowRun)
+            ),
+            registry.RawTable("jobs", reverse("admin:insights_job_changelist"), *table_count(Job)),
+        ],
     )
 
 
