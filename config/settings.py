@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # `make run` serves static files as production does, through whitenoise
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
@@ -137,8 +138,16 @@ TIME_ZONE = INSIGHTS_TIME_ZONE
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# whitenoise (middleware above) serves the collected files from gunicorn itself: no separate
-# file server to run. Plain storage, so tests and `runserver` need no collectstatic manifest.
+# whitenoise (middleware above) serves the collected files from the web process itself, no separate
+# file server: gzip-compressed and under content-hashed names, which it sends with a year's
+# Cache-Control (`make run` and `make serve` run collectstatic first). The tests use plain storage
+# (tests/conftest.py), so they need no manifest.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Files served at the site's root: /favicon.ico, which browsers ask for on every page.
+WHITENOISE_ROOT = BASE_DIR / "config" / "root_files"
 
 LOGIN_URL = "admin:login"
 
