@@ -232,7 +232,7 @@ def local_midnight_today() -> datetime:
 
 def zadig_phase(bench: Bench, server, token: str) -> None:
     from bench import baselines, data
-    from insights import rollups
+    from insights import rollup_rebuild
 
     sizes = bench.sizes
     print(
@@ -253,8 +253,8 @@ def zadig_phase(bench: Bench, server, token: str) -> None:
     loaded += data.copy_rollbacks(catalogue, sizes.rollbacks, first, 365, seed=7).rows
     print(f"  COPY {loaded:,} rows in {time.perf_counter() - began:.1f} s", flush=True)
     began = time.perf_counter()
-    summary = rollups.rebuild()
-    print(f"  insights.rollups.rebuild: {time.perf_counter() - began:.1f} s {summary}", flush=True)
+    summary = rollup_rebuild.rebuild()
+    print(f"  insights.rollup_rebuild.rebuild: {time.perf_counter() - began:.1f} s {summary}", flush=True)
     analyze()
 
     first_day = (today - timedelta(days=365)).astimezone(baselines.zone()).date()
