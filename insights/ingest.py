@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from insights.models import Environment, Job, Project, Service, Workflow, WorkflowRun
+from insights.models import Commit, Environment, Job, Project, Service, Workflow, WorkflowRun
 from insights.rollups import JOB_STATE, job_rows_changed
 from insights.signals import muted
 
@@ -157,6 +157,12 @@ def ingest_workflow_runs(items: list[dict]) -> list[StoredRun]:
         write = _write_postgresql if connection.vendor == "postgresql" else _write_portable
         stored, old_states = write(runs, jobs)
         job_rows_changed(chain(old_states, map(_job_state, jobs)))
+        commits = [
+            (item["id"], c["repo"], c["sha"], c["committed_at"], c["author"], c["message"])
+            for item in items
+            for c in item.get("commits", ())
+        ]
+        _replace_commits([run[0] for run in runs], commits)
     answer = [stored[item["id"]] for item in items]
     logger.info(
         "ingest batch stored",
@@ -165,10 +171,32 @@ def ingest_workflow_runs(items: list[dict]) -> list[StoredRun]:
             "items": len(runs),
             "replaced": sum(not run.created for run in answer),
             "jobs": len(jobs),
+            "commits": len(commits),
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
         },
     )
     return answer
+
+
+COMMIT_COLUMNS = ("run_id", "repo", "sha", "committed_at", "author", "message")
+
+
+def _replace_commits(run_ids: list[str], commits: list[tuple]) -> None:
+    """A re-posted run's commits are the ones it carries now: delete its stored ones, insert these."""
+    stored = Commit.objects.filter(run_id__in=run_ids)
+    stored._raw_delete(stored.db)  # nothing references a commit: a plain DELETE
+    if not commits:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(Commit._meta.db_table)
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(COMMIT_COLUMNS)}) FROM STDIN") as copy:
+                for commit in commits:
+                    copy.write_row(commit)
+        return
+    Commit.objects.bulk_create(
+        [Commit(**dict(zip(COMMIT_COLUMNS, commit, strict=True))) for commit in commits], batch_size=BATCH_SIZE
+    )
 
 
 def _write_postgresql(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, StoredRun], list[tuple]]:

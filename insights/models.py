@@ -386,6 +386,30 @@ class DailyJobTotal(JobCounts):
         return f"all projects {self.day} {self.kind}"
 
 
+MAX_COMMITS = 1_000  # per run: a push of more is a merge of history, not what one run built
+MAX_COMMIT_MESSAGE = 65_535
+
+
+class Commit(models.Model):
+    """A commit a workflow run built, with the time it was committed: what change lead time is measured
+    from (the first successful production deployment that shipped it, minus `committed_at`)."""
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="commits", db_index=False)
+    repo = models.CharField(max_length=200)
+    sha = models.CharField(max_length=64, help_text="40 (SHA-1) or 64 (SHA-256) lowercase hex characters")
+    committed_at = models.DateTimeField()
+    author = models.CharField(max_length=200, blank=True, default="")
+    message = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "repo", "sha"], name="commit_once_per_run")]
+        indexes = [models.Index(fields=["sha"], name="commit_sha")]
+
+    def __str__(self):
+        return f"{self.repo}@{self.sha[:12]}"
+
+
 class DirtyJobDay(models.Model):
     """A (project, local day) whose rollup rows must be recomputed from raw jobs."""
 

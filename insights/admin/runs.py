@@ -7,11 +7,12 @@ in the form; recomputes are queued and exports streamed, so a large selection st
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from common.admin import BigTableAdmin
 from common.admin_actions import EmptyTableHintMixin, export_csv_action, iso
 from insights.admin_actions import recompute_jobs
-from insights.models import Job, WorkflowRun
+from insights.models import Commit, Job, WorkflowRun
 
 
 def format_duration(started_at, finished_at) -> str:
@@ -55,6 +56,15 @@ class JobForm(forms.ModelForm):
         if started and finished and finished < started:
             self.add_error("finished_at", ValidationError("Finished before it started."))
         return cleaned
+
+
+class CommitInline(admin.TabularInline):
+    """The commits the run built (posted with it); lead times are measured from their `committed_at`."""
+
+    model = Commit
+    extra = 0
+    fields = ("repo", "sha", "committed_at", "author", "message")
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 1, "cols": 40})}}
 
 
 class JobInline(admin.TabularInline):
@@ -158,7 +168,7 @@ class WorkflowRunAdmin(EmptyTableHintMixin, BigTableAdmin):
     readonly_fields = ("received_at",)
     date_hierarchy = "created_at"
     ordering = ("-created_at", "id")
-    inlines = (JobInline,)
+    inlines = (JobInline, CommitInline)
 
     def get_readonly_fields(self, request, obj=None):
         # The id is the CI system's key: settable when adding, fixed afterwards.
@@ -213,3 +223,15 @@ class JobAdmin(EmptyTableHintMixin, BigTableAdmin):
     def save_model(self, request, obj, form, change):
         obj.project_id = obj.run.project_id
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Commit)
+class CommitAdmin(BigTableAdmin):
+    """Every commit a run was posted with, findable by sha; edited with its run (the run page)."""
+
+    list_display = ("repo", "sha", "committed_at", "author", "run")
+    list_filter = ("repo",)
+    search_fields = ("=sha", "repo", "run__id")
+    list_select_related = ("run",)
+    raw_id_fields = ("run",)
+    date_hierarchy = "committed_at"

@@ -17,7 +17,7 @@ from insights.api.run_items import validate_runs
 from insights.ingest import StoredRun, ingest_workflow_runs
 from insights.models import WorkflowRun
 
-RUN_FIELDS = ("id", "project", "workflow", "status", "created_at", "jobs")
+RUN_FIELDS = ("id", "project", "workflow", "status", "created_at", "jobs", "commits")
 
 
 def _as_posted(serialized: Mapping) -> dict:

@@ -22,6 +22,8 @@ from insights.models import (
     EARLIEST_TIME,
     FINAL_STATUSES,
     LATEST_TIME,
+    MAX_COMMIT_MESSAGE,
+    MAX_COMMITS,
     TIME_RANGE_MESSAGE,
     Job,
     Status,
@@ -40,7 +42,10 @@ DATETIME_MESSAGES = {
 SURROGATE = "Not valid Unicode text (a lone UTF-16 surrogate such as \\ud800)."
 UNKNOWN = "Unknown field."
 
-RUN_FIELDS = ("id", "project", "workflow", "status", "created_at", "jobs")
+RUN_FIELDS = ("id", "project", "workflow", "status", "created_at", "jobs", "commits")
+COMMIT_FIELDS = ("sha", "repo", "committed_at", "author", "message")
+SHA_MESSAGE = "Enter a commit SHA: 40 or 64 hexadecimal characters."
+_HEX = frozenset("0123456789abcdef")
 JOB_FIELDS = (
     "name",
     "type",
@@ -54,6 +59,7 @@ JOB_FIELDS = (
 )
 _RUN_FIELD_SET = frozenset(RUN_FIELDS)
 _JOB_FIELD_SET = frozenset(JOB_FIELDS)
+_COMMIT_FIELD_SET = frozenset(COMMIT_FIELDS)
 _STATUSES = frozenset(Status.values)
 _JOB_TYPES = frozenset(Job.Type.values)
 _FINAL = frozenset(FINAL_STATUSES)
@@ -114,6 +120,23 @@ def _when(value, null_ok: bool):
         return parse_aware_datetime(value)
     except BadDateTime as exc:
         raise Invalid([DATETIME_MESSAGES[exc.key]]) from None
+
+
+def parse_commit_time(value) -> datetime:
+    """A commit's time: Unix seconds (a JSON integer) or ISO 8601 with an offset, between 2000 and 2100."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not EARLIEST_TIME.timestamp() <= value <= LATEST_TIME.timestamp():
+            raise BadDateTime("range")
+        return datetime.fromtimestamp(value, UTC)
+    return parse_aware_datetime(value)
+
+
+def commit_sha(value: str) -> str:
+    """A checked text as a commit id: 40 (SHA-1) or 64 (SHA-256) hex characters, stored lowercase."""
+    sha = value.lower()
+    if len(sha) not in (40, 64) or not _HEX.issuperset(sha):
+        raise Invalid([SHA_MESSAGE])
+    return sha
 
 
 def _text(value, max_length: int, blank_ok: bool = False, null_ok: bool = False):
@@ -297,6 +320,65 @@ def _jobs(value) -> list[dict]:
     return jobs
 
 
+def _commit_time(value):
+    if value is None:
+        raise _null()
+    try:
+        return parse_commit_time(value)
+    except BadDateTime as exc:
+        raise Invalid([DATETIME_MESSAGES[exc.key]]) from None
+
+
+_COMMIT_CHECKS = (
+    ("sha", lambda value: commit_sha(_text(value, 64)), True),
+    ("repo", _name, True),
+    ("committed_at", _commit_time, True),
+    ("author", lambda value: _text(value, MAX_TEXT, blank_ok=True), False),
+    ("message", lambda value: _text(value, MAX_COMMIT_MESSAGE, blank_ok=True), False),
+)
+
+
+def _commit(data) -> dict:
+    if not isinstance(data, Mapping):
+        raise _not_a_dict(data)
+    commit, errors = {}, {}
+    _checked(data, _COMMIT_CHECKS, commit, errors)
+    if _with_unknown(data, _COMMIT_FIELD_SET, errors):
+        raise Invalid(errors)
+    return {name: commit.get(name, "") for name in COMMIT_FIELDS}  # the serializer's order and defaults
+
+
+def commits_of(value) -> list[dict]:
+    """A run's `commits` (CommitInputSerializer(many=True, max_length=MAX_COMMITS), by hand)."""
+    if value is None:
+        raise _null()
+    if not isinstance(value, list):
+        message = _message(serializers.ListSerializer, "not_a_list", input_type=type(value).__name__)
+        raise Invalid({NON_FIELD: [message]})
+    if len(value) > MAX_COMMITS:
+        raise Invalid({NON_FIELD: [_message(serializers.ListSerializer, "max_length", max_length=MAX_COMMITS)]})
+    commits, errors, failed = [], [], False
+    for item in value:
+        try:
+            commits.append(_commit(item))
+            errors.append({})
+        except Invalid as exc:
+            errors.append(exc.detail)
+            failed = True
+    if failed:
+        raise Invalid(errors)
+    return commits
+
+
+def repeated_commits(commits: list[dict]) -> list[dict] | None:
+    """Per commit, `{}` or the error of a (repo, sha) already given earlier in the run; None if none is."""
+    first_seen, errors = {}, []
+    for index, commit in enumerate(commits):
+        seen = first_seen.setdefault((commit["repo"], commit["sha"]), index)
+        errors.append({} if seen == index else {"sha": [f"Same repo and sha as commit {seen} of this run."]})
+    return errors if any(errors) else None
+
+
 def _run(data) -> dict:
     if not isinstance(data, Mapping):
         raise _not_a_dict(data)
@@ -307,9 +389,17 @@ def _run(data) -> dict:
         run["jobs"] = [] if value is _ABSENT else _jobs(value)
     except Invalid as exc:
         errors["jobs"] = exc.detail
+    value = data.get("commits", _ABSENT)
+    try:
+        run["commits"] = [] if value is _ABSENT else commits_of(value)
+    except Invalid as exc:
+        errors["commits"] = exc.detail
     if _with_unknown(data, _RUN_FIELD_SET, errors):
         raise Invalid(errors)
-    return run
+    # WorkflowRunInputSerializer.validate, run once every field is valid.
+    if repeated := repeated_commits(run["commits"]):
+        raise Invalid({"commits": repeated})
+    return {name: run[name] for name in RUN_FIELDS}
 
 
 # --- the fast path: plain, good items (most of every batch) in one pass -------------------------
@@ -410,7 +500,18 @@ def _fast_run(data) -> dict | None:
         if job is None:
             return None
         checked.append(job)
-    return run
+    commits = data.get("commits", _ABSENT)
+    if commits is _ABSENT:
+        commits = []
+    else:
+        try:
+            commits = commits_of(commits)
+        except Invalid:
+            return None
+        if repeated_commits(commits):
+            return None
+    run["commits"] = commits
+    return run  # built in RUN_FIELDS order
 
 
 def validate_runs(data) -> list[dict]:

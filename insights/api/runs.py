@@ -19,11 +19,17 @@ from common.api.views import IngestCountingMixin
 from insights.api import run_edits
 from insights.api.filters import MultiValueCharFilter, MultiValueChoiceFilter
 from insights.api.run_items import (
+    COMMIT_FIELDS,
     DATETIME_MESSAGES,
     JOB_FIELDS,
     MAX_POSITIVE_INT,
+    RUN_FIELDS,
     BadDateTime,
+    Invalid,
+    commit_sha,
     parse_aware_datetime,
+    parse_commit_time,
+    repeated_commits,
     validate_runs,
 )
 from insights.api.serializers import (
@@ -34,7 +40,16 @@ from insights.api.serializers import (
     StrictChoiceField,
 )
 from insights.ingest import StoredRun, ingest_workflow_runs
-from insights.models import FINAL_STATUSES, Job, Status, WorkflowRun, job_times_error
+from insights.models import (
+    FINAL_STATUSES,
+    MAX_COMMIT_MESSAGE,
+    MAX_COMMITS,
+    Commit,
+    Job,
+    Status,
+    WorkflowRun,
+    job_times_error,
+)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -89,6 +104,38 @@ class JobInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         return attrs
 
 
+class CommitTimeField(serializers.Field):
+    """Unix seconds (a JSON integer) or ISO 8601 with an offset, as a commit's time is given."""
+
+    default_error_messages = DATETIME_MESSAGES
+
+    def to_internal_value(self, value):
+        try:
+            return parse_commit_time(value)
+        except BadDateTime as exc:
+            self.fail(exc.key)
+
+    def to_representation(self, value):
+        return serializers.DateTimeField().to_representation(value)
+
+
+class CommitInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    sha = StrictCharField(max_length=64, help_text="The commit id: 40 (SHA-1) or 64 (SHA-256) hex characters.")
+    repo = StrictCharField(max_length=200, help_text="The repository, e.g. owner/name; sha + repo once per run.")
+    committed_at = CommitTimeField(help_text="When it was committed: ISO 8601 with an offset, or Unix seconds.")
+    author = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+    message = StrictCharField(max_length=MAX_COMMIT_MESSAGE, required=False, allow_blank=True, default="")
+
+    class Meta:
+        list_serializer_class = PositionalListSerializer
+
+    def validate_sha(self, value):
+        try:
+            return commit_sha(value)
+        except Invalid as exc:
+            raise ValidationError(exc.detail) from None
+
+
 class WorkflowRunInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """A run as a CI system posts it; a list goes through the team's BatchListSerializer (at most
     INGEST_MAX_BATCH items, one error entry per item, an id only once)."""
@@ -100,13 +147,17 @@ class WorkflowRunInputSerializer(RejectUnknownFieldsMixin, serializers.Serialize
     status = StrictChoiceField(choices=Status.choices)
     created_at = AwareDateTimeField()
     jobs = JobInputSerializer(many=True, required=False)
+    commits = CommitInputSerializer(many=True, required=False, max_length=MAX_COMMITS)
 
     class Meta:
         list_serializer_class = BatchListSerializer
 
     def validate(self, attrs):
         attrs.setdefault("jobs", [])
-        return attrs
+        attrs.setdefault("commits", [])
+        if repeated := repeated_commits(attrs["commits"]):
+            raise ValidationError({"commits": repeated})
+        return {name: attrs[name] for name in RUN_FIELDS}  # one key order, as run_items gives it
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -119,14 +170,22 @@ class JobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CommitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Commit
+        fields = list(COMMIT_FIELDS)  # as posted, in the same order
+        read_only_fields = fields
+
+
 class WorkflowRunSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(slug_field="key", read_only=True)
     workflow = serializers.SlugRelatedField(slug_field="name", read_only=True)
     jobs = JobSerializer(many=True, read_only=True)
+    commits = CommitSerializer(many=True, read_only=True)
 
     class Meta:
         model = WorkflowRun
-        fields = ["id", "project", "workflow", "status", "created_at", "received_at", "jobs"]
+        fields = ["id", "project", "workflow", "status", "created_at", "received_at", "jobs", "commits"]
         read_only_fields = fields
 
 
@@ -159,7 +218,8 @@ class WorkflowRunViewSet(
     queryset = (
         WorkflowRun.objects.select_related("project", "workflow")
         .prefetch_related(
-            Prefetch("jobs", queryset=Job.objects.select_related("environment", "service").order_by("position", "id"))
+            Prefetch("jobs", queryset=Job.objects.select_related("environment", "service").order_by("position", "id")),
+            Prefetch("commits", queryset=Commit.objects.order_by("id")),
         )
         .order_by("-created_at", "id")
     )
@@ -244,6 +304,7 @@ def echo(items: list[dict], stored: list[StoredRun]) -> list[dict]:
                 }
                 for job in item["jobs"]
             ],
+            "commits": [{**commit, "committed_at": when(commit["committed_at"])} for commit in item["commits"]],
         }
         for item, run in zip(items, stored, strict=True)
     ]

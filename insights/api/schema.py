@@ -27,6 +27,19 @@ class UnixSecondsFieldSchema(OpenApiSerializerFieldExtension):
         }
 
 
+class CommitTimeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "insights.api.runs.CommitTimeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "oneOf": [
+                {"type": "string", "format": "date-time", "description": "ISO 8601 with an offset."},
+                {**build_basic_type(OpenApiTypes.INT64), "minimum": 946_684_800, "maximum": 4_102_444_800},
+            ],
+            "description": "When it was committed: ISO 8601 with an offset, or Unix seconds; 2000 to 2100.",
+        }
+
+
 def _catalogue(view: str, plural: str, singular: str, key: str, serializer: str, lookup: str = "id", edits=None):
     klass = getattr(api_serializers, serializer)
     if key:

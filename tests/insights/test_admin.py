@@ -14,6 +14,7 @@ from common.tokens import create_api_token
 from insights.models import (
     Artifact,
     Cluster,
+    Commit,
     DailyJobStat,
     DailyJobTotal,
     DirtyJobDay,
@@ -55,6 +56,7 @@ def rows(db):
     Workflow.objects.create(project=other, name="nightly")
     Artifact.objects.create(project=shop, name="web", type="image", uri="registry.example.com/shop/web:1")
     run = WorkflowRun.objects.create(id="ci-42-7", project=shop, workflow=workflow, status="failed", created_at=now)
+    Commit.objects.create(run=run, repo="shop/web", sha="a" * 40, committed_at=now, author="dev", message="fix")
     start = now - timedelta(minutes=10)
     Job.objects.create(
         run=run, project=shop, position=0, name="build-web", type="build", status="passed",
@@ -102,7 +104,7 @@ def url(model, view: str, *args) -> str:
 def test_every_insights_model_is_in_the_admin():
     expected = {
         Project, Cluster, Environment, Service, Workflow, Artifact, WorkflowRun, Job, TestModule, Rollback,
-        ServiceSnapshot, DailyJobStat, DailyJobTotal, DirtyJobDay, ApiToken,
+        ServiceSnapshot, DailyJobStat, DailyJobTotal, DirtyJobDay, ApiToken, Commit,
     }  # fmt: skip
     assert set(registered("insights", "common")) == expected
 
@@ -209,6 +211,7 @@ def new_run_form(rows, environment) -> dict:
         "status": "passed",
         **split_datetime("created_at", started),
         **inline_management("jobs", 1),
+        **inline_management("commits", 0),
         "jobs-0-position": "0",
         "jobs-0-name": "deploy-web-prod",
         "jobs-0-type": "deploy",

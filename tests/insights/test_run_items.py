@@ -112,10 +112,46 @@ def jobs(draw, clean):
     return job
 
 
+GOOD_SHAS = ["a" * 40, "0123456789ABCDEF" * 4, "f" * 64, "1234567890abcdef1234567890abcdef12345678"]
+BAD_SHAS = ["a" * 39, "g" * 40, "a" * 41, "a" * 65, " ", "", 40, None]
+GOOD_COMMIT_TIMES = [*GOOD_TIMES, 946684800, 1725120000, 4102444800]
+BAD_COMMIT_TIMES = [*BAD_TIMES, 946684799, 4102444801, -1, True, 1.5e9, "1725120000"]
+
+
+@st.composite
+def commits(draw, clean):
+    if clean:
+        commit = {
+            "sha": draw(st.sampled_from(GOOD_SHAS)),
+            "repo": draw(st.sampled_from(["shop/web", "ops/infra", " padded "])),
+            "committed_at": draw(st.sampled_from(GOOD_COMMIT_TIMES)),
+        }
+        if draw(st.booleans()):
+            commit["author"] = draw(st.sampled_from(["dev", "", "Ada Lovelace"]))
+        if draw(st.booleans()):
+            commit["message"] = draw(st.sampled_from(["fix: x", "", "line\nline", "m" * 65_536]))
+        return commit
+    candidates = {
+        "sha": field(GOOD_SHAS, BAD_SHAS),
+        "repo": field(["shop/web", "r" * 200], BAD_TEXT),
+        "committed_at": field(GOOD_COMMIT_TIMES, BAD_COMMIT_TIMES),
+        "author": field(["dev", "", "a" * 200], ["a" * 201, "x\x00", 7, None]),
+        "message": field(["fix", ""], [None, 3, "\ud800"]),
+        "url": weighted((12, st.just(...)), (1, ODD)),
+    }
+    commit = {}
+    for name, strategy in candidates.items():
+        value = draw(strategy)
+        if value is not ...:
+            commit[name] = value
+    return commit
+
+
 @st.composite
 def runs(draw, index=0):
     clean = draw(st.booleans())
     job_list = draw(st.lists(jobs(clean), max_size=4))
+    commit_list = draw(st.lists(commits(clean), max_size=3))
     if clean:
         return {
             "id": draw(st.sampled_from(["r-1", "r-2", " r-1 ", f"run-{index}"])),
@@ -124,6 +160,7 @@ def runs(draw, index=0):
             "status": draw(st.sampled_from(STATUSES)),
             "created_at": draw(st.sampled_from(GOOD_TIMES)),
             "jobs": job_list,
+            **({"commits": commit_list} if commit_list or draw(st.booleans()) else {}),
         }
     candidates = {
         "id": field(["r-1", "r-2", " r-1 ", "x" * 200], BAD_TEXT),
@@ -132,6 +169,7 @@ def runs(draw, index=0):
         "status": field(STATUSES, ["done", "", None]),
         "created_at": field(GOOD_TIMES, BAD_TIMES),
         "jobs": weighted((8, st.just(job_list)), (1, st.just(...)), (1, st.just(None)), (1, ODD), (1, st.just({}))),
+        "commits": weighted((6, st.just(commit_list)), (4, st.just(...)), (1, st.just(None)), (1, ODD)),
         "colour": weighted((12, st.just(...)), (1, ODD)),
     }
     run = {}

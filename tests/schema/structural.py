@@ -172,6 +172,8 @@ STRING_HINTS = {
     "id": "structural-1",
     "key": "structural",
     "name": "structural",
+    "sha": "5e1f" * 10,
+    "repo": "shop/web",
 }
 # Names that must be unique or shaped, per request component.
 COMPONENT_HINTS = {"DomainOneOrListRequest": {"name": "structural.example.com"}}
@@ -181,6 +183,8 @@ def example(schema: dict, node: dict, name: str = "", hints: dict | None = None)
     """A valid value for `node` (as far as the schema and the fixture rows tell)."""
     hints = hints or {}
     node = resolve(schema, node)
+    if "oneOf" in node and "type" not in node:  # e.g. a time as ISO text or Unix seconds: the first form
+        return example(schema, node["oneOf"][0], name, hints)
     if "enum" in node:
         return next((v for v in node["enum"] if v not in ("", None)), node["enum"][0])
     kind = node.get("type")
