@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",  # django-csp: only its system checks (settings of the pre-4.0 format are an error); no models
     "common",
     "insights",
     "cdnorigin",
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -264,6 +266,26 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 _PROXY_SSL_HEADER = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
 if _PROXY_SSL_HEADER:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+
+# Content-Security-Policy (django-csp) on every response: pages load scripts, styles and images from this
+# host only (data: images for Swagger UI's icons), nothing may frame them, forms post back here. No inline
+# <script>, <style> or style="..." anywhere: page assets live in insights/static/pages/. CSP_REPORT_ONLY=1
+# sends the same policy as Content-Security-Policy-Report-Only instead (browsers report but block nothing),
+# to relax it while a page is being fixed. Django's DEBUG error pages (404, 500) are left without it.
+_CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
 
 # LOG_FORMAT=plain: one line per event with `key=value` fields; json: one JSON object per line.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").lower()
