@@ -11,8 +11,6 @@ from django.core.exceptions import ValidationError
 
 from insights.models import Rollback, ServiceSnapshot
 
-MONOSPACE = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: pre; width: 90%;"
-
 
 class PrettyJSONField(forms.JSONField):
     """Indented JSON, so a snapshot's containers read as a list rather than one long line."""
@@ -24,11 +22,15 @@ class PrettyJSONField(forms.JSONField):
 
 
 def monospace(rows: int) -> forms.Textarea:
-    return forms.Textarea(attrs={"rows": rows, "style": MONOSPACE, "spellcheck": "false"})
+    # A class, not style="...": the Content-Security-Policy's style-src 'self' refuses style attributes.
+    return forms.Textarea(attrs={"rows": rows, "class": "monospace", "spellcheck": "false"})
 
 
 class ServiceSnapshotForm(forms.ModelForm):
     containers = PrettyJSONField(required=False, widget=monospace(8))
+
+    class Media:
+        css = {"all": ["pages/admin-forms.css"]}
 
     class Meta:
         model = ServiceSnapshot

@@ -170,6 +170,9 @@ class WorkflowRunAdmin(EmptyTableHintMixin, BigTableAdmin):
     ordering = ("-created_at", "id")
     inlines = (JobInline, CommitInline)
 
+    class Media:
+        css = {"all": ["pages/admin-forms.css"]}
+
     def get_readonly_fields(self, request, obj=None):
         # The id is the CI system's key: settable when adding, fixed afterwards.
         return (*self.readonly_fields, "id") if obj else self.readonly_fields

@@ -85,11 +85,6 @@ def test_admin_pages_without_violations(csp_page):
     assert violations(csp_page) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="insights/admin/rollbacks.py gives the snapshot textareas style=... attributes, which style-src 'self' "
-    "blocks (they lose their monospace font); a CSS class with the ModelAdmin's Media stylesheet would fix it",
-)
 def test_admin_rollback_page_without_violations(csp_page):
     delivery_data()
     visit(csp_page, f"/admin/insights/rollback/{Rollback.objects.get().pk}/change/")
