@@ -67,7 +67,7 @@ def _patch_stale_periods(plan: Plan, readings: Readings, raw: RawValues) -> None
             target.peak_flux[index] = max(target.peak_flux[index], flux)
             target.peak_pv[index] = max(target.peak_pv[index], pv)
             if plan.with_status:
-                target.add_status(index, codes, size)
+                target.add_status(index, codes, size, plan.status_key)
 
 
 def _patch_slots(slots: dict[int, Slots], raw: RawValues, which: int) -> None:

@@ -48,6 +48,20 @@ class Plan:
     def with_status(self) -> bool:
         return self.query.metric.startswith("status")
 
+    def status_key(self, code) -> int | None:
+        """Where a status code's counts are kept while answering: status_all needs only its class sums,
+        so a code is filed under its class (404 under 400); status_Nxx needs the codes of class N and
+        drops the rest. Memory then follows what the answer holds, not every code read."""
+        number = int(code)
+        if self.query.metric == "status_all":
+            return number // 100 * 100
+        return number if number // 100 == self.status_class else None
+
+    @property
+    def status_class(self) -> int | None:
+        metric = self.query.metric
+        return int(metric[len("status_")]) if metric.startswith("status_") and metric != "status_all" else None
+
     def bucket_range(self) -> tuple[int, int]:
         """The periods' span widened to whole 5-minute buckets (a 1-minute range may start mid-bucket)."""
         first = self.periods.first - self.periods.first % FIVE_MINUTES

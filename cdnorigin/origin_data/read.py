@@ -135,17 +135,22 @@ def _grouped(rows, columns: tuple[str, ...]) -> list[tuple]:
     return result
 
 
-def code_arrays(scope: list[int] | None, first: int, end: int) -> list[tuple[int, int, list[int], list[int]]]:
-    """Per domain and status code in the minute rows of [first, end): (domain_id, code, minute indexes
-    counted from `first`, counts), in minute order where the database keeps it (the layout checks)."""
+def code_arrays(
+    scope: list[int] | None, first: int, end: int, klass: int | None = None
+) -> list[tuple[int, int, list[int], list[int]]]:
+    """Per domain and status code (of class `klass` only, if given) in the minute rows of [first, end):
+    (domain_id, code, minute indexes counted from `first`, counts), in minute order where the database
+    keeps it (the layout checks)."""
     if uses_arrays():
-        return _code_arrays(scope, _utc(first), _utc(end), first)
+        return _code_arrays(scope, _utc(first), _utc(end), first, klass)
     samples = OriginSample.objects.filter(minute__gte=_utc(first), minute__lt=_utc(end)).order_by()
     if scope is not None:
         samples = samples.filter(domain_id__in=scope)
     codes: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
     for domain_id, minute, status in samples.values_list("domain_id", EpochSeconds("minute"), "status").iterator(CHUNK):
         for code, count in status.items():
+            if klass is not None and int(code) // 100 != klass:
+                continue
             indexes, counts = codes.setdefault((domain_id, int(code)), ([], []))
             indexes.append((minute - first) // 60)
             counts.append(count)
@@ -158,13 +163,18 @@ MINUTE_INDEX = "((FLOOR(date_part('epoch', s.minute))::int8 - %s) / 60)::int4"
 BY_MINUTE = "ORDER BY s.minute"
 
 
-def _code_arrays(scope: list[int] | None, first: datetime, end: datetime, base: int) -> list[tuple]:
+def _code_arrays(
+    scope: list[int] | None, first: datetime, end: datetime, base: int, klass: int | None = None
+) -> list[tuple]:
     """PostgreSQL: per domain and code, the minute indexes and counts as two arrays."""
     where = "s.minute >= %s AND s.minute < %s"
     params: list = [base, first, end]
     if scope is not None:
         where += " AND s.domain_id = ANY(%s::int4[])"
         params.append(scope)
+    if klass is not None:
+        where += " AND left(e.key, 1) = %s"
+        params.append(str(klass))
     samples = connection.ops.quote_name(OriginSample._meta.db_table)
     return binary_rows(
         f"SELECT s.domain_id, e.key::int4, array_agg({MINUTE_INDEX} {BY_MINUTE}), "
@@ -238,7 +248,7 @@ def _rollup_series(plan: Plan) -> tuple[dict[int, Series], dict[int, Slots]]:
             if column == "status":
                 for index, codes in zip(indexes, array, strict=True):
                     if index is not None and (domain_id, index) not in plan.stale:
-                        target.add_status(index, codes, size)
+                        target.add_status(index, codes, size, plan.status_key)
             elif whole:
                 setattr(target, SERIES_COLUMNS[column], array)
             else:
@@ -295,7 +305,7 @@ def _code_series(plan: Plan) -> dict[int, Series]:
     size = len(periods)
     series = {domain_id: Series.zeros(size) for domain_id in plan.ids}
     in_order = list(range(size))
-    for domain_id, code, indexes, counts in code_arrays(plan.scope, periods.first, periods.end):
+    for domain_id, code, indexes, counts in code_arrays(plan.scope, periods.first, periods.end, plan.status_class):
         target = series.get(domain_id)  # None: a domain created since the domains were listed
         if target is not None:
             target.status[code] = _placer(indexes, in_order)(counts)

@@ -27,11 +27,15 @@ class Series:
     def zeros(cls, size: int) -> "Series":
         return cls([0] * size, [0] * size, [0] * size, [0] * size)
 
-    def add_status(self, index: int, codes: dict, size: int) -> None:
+    def add_status(self, index: int, codes: dict, size: int, key=int) -> None:
+        """Add a period's counts by code; `key(code)` files a code under another key (None: drop it)."""
         for code, count in codes.items():
-            counts = self.status.get(int(code))
+            filed = key(code)
+            if filed is None:
+                continue
+            counts = self.status.get(filed)
             if counts is None:
-                counts = self.status[int(code)] = [0] * size
+                counts = self.status[filed] = [0] * size
             counts[index] += count
 
     @classmethod
