@@ -71,18 +71,7 @@ class JobInline(admin.TabularInline):
     model = Job
     form = JobForm
     extra = 0
-    fields = (
-        "position",
-        "name",
-        "type",
-        "status",
-        "started_at",
-        "finished_at",
-        "environment",
-        "service",
-        "test_module",
-        "case_count",
-    )
+    fields = JobForm.Meta.fields[1:]  # the job's own fields: the run is the page's
     autocomplete_fields = ("environment", "service")
     show_change_link = True
 

@@ -301,23 +301,30 @@ def _job(data) -> dict:
     return job
 
 
-def _jobs(value) -> list[dict]:
+def _each(value, check, max_length: int | None = None) -> list[dict]:
+    """A nested list field (ListSerializer, by hand): every item checked, one error entry per item."""
     if value is None:
         raise _null()
     if not isinstance(value, list):
         message = _message(serializers.ListSerializer, "not_a_list", input_type=type(value).__name__)
         raise Invalid({NON_FIELD: [message]})
-    jobs, errors, failed = [], [], False
+    if max_length is not None and len(value) > max_length:
+        raise Invalid({NON_FIELD: [_message(serializers.ListSerializer, "max_length", max_length=max_length)]})
+    items, errors, failed = [], [], False
     for item in value:
         try:
-            jobs.append(_job(item))
+            items.append(check(item))
             errors.append({})
         except Invalid as exc:
             errors.append(exc.detail)
             failed = True
     if failed:
         raise Invalid(errors)
-    return jobs
+    return items
+
+
+def _jobs(value) -> list[dict]:
+    return _each(value, _job)
 
 
 def _commit_time(value):
@@ -350,24 +357,7 @@ def _commit(data) -> dict:
 
 def commits_of(value) -> list[dict]:
     """A run's `commits` (CommitInputSerializer(many=True, max_length=MAX_COMMITS), by hand)."""
-    if value is None:
-        raise _null()
-    if not isinstance(value, list):
-        message = _message(serializers.ListSerializer, "not_a_list", input_type=type(value).__name__)
-        raise Invalid({NON_FIELD: [message]})
-    if len(value) > MAX_COMMITS:
-        raise Invalid({NON_FIELD: [_message(serializers.ListSerializer, "max_length", max_length=MAX_COMMITS)]})
-    commits, errors, failed = [], [], False
-    for item in value:
-        try:
-            commits.append(_commit(item))
-            errors.append({})
-        except Invalid as exc:
-            errors.append(exc.detail)
-            failed = True
-    if failed:
-        raise Invalid(errors)
-    return commits
+    return _each(value, _commit, MAX_COMMITS)
 
 
 def repeated_commits(commits: list[dict]) -> list[dict] | None:

@@ -58,22 +58,33 @@ def worker(transactional_db):
         app.conf.task_always_eager = was_eager
 
 
-def test_posted_runs_are_rolled_up_by_the_worker(worker, api_client):
+def two_projects() -> None:
+    """alpha and beta, each with a production and a staging environment and one service."""
     for key in ("alpha", "beta"):
         project = Project.objects.create(key=key, name=key)
         Environment.objects.create(project=project, name="prod", production=True)
         Environment.objects.create(project=project, name="staging", production=False)
         Service.objects.create(project=project, name="svc", service_type="k8s")
+
+
+def as_posted(batch: list[dict]) -> list[dict]:
+    """The random runs with their times as ISO text, as a client posts them (in place)."""
+    for item in batch:
+        for job in item["jobs"]:
+            for field in ("started_at", "finished_at"):
+                if field in job:
+                    job[field] = job[field].isoformat()
+        item["created_at"] = item["created_at"].isoformat()
+    return batch
+
+
+def test_posted_runs_are_rolled_up_by_the_worker(worker, api_client):
+    two_projects()
     rng = random.Random(2024)
     midnights = local_midnights("Asia/Shanghai", date(2024, 5, 1), 3)
     batches = [random_runs(rng, [f"run-{n}" for n in range(start, start + 30)], midnights) for start in (0, 20)]
     for batch in batches:  # the second batch re-posts ten runs of the first
-        for item in batch:
-            for job in item["jobs"]:
-                for field in ("started_at", "finished_at"):
-                    if field in job:
-                        job[field] = job[field].isoformat()
-            item["created_at"] = item["created_at"].isoformat()
+        as_posted(batch)
         response = api_client.post("/api/v1/workflow-runs/", batch, format="json")
         assert response.status_code == 201, response.json()
 
@@ -89,21 +100,12 @@ def test_posted_runs_are_rolled_up_by_the_worker(worker, api_client):
 def test_a_poisoned_bucket_is_set_aside_and_the_worker_rolls_up_the_others(worker, api_client):
     """Raw rows no recompute can store (see tests/insights/test_rollup_failures.py) on one project-day:
     the worker records the failure on that mark and still rolls up every other bucket."""
-    for key in ("alpha", "beta"):
-        project = Project.objects.create(key=key, name=key)
-        Environment.objects.create(project=project, name="prod", production=True)
-        Environment.objects.create(project=project, name="staging", production=False)
-        Service.objects.create(project=project, name="svc", service_type="k8s")
+    two_projects()
     bad_day = poison(Project.objects.get(key="alpha"))
     rng = random.Random(7)
     batch = random_runs(rng, [f"run-{n}" for n in range(20)], local_midnights("Asia/Shanghai", date(2024, 5, 1), 2))
-    for item in batch:
+    for item in as_posted(batch):
         item["project"] = "beta"
-        for job in item["jobs"]:
-            for field in ("started_at", "finished_at"):
-                if field in job:
-                    job[field] = job[field].isoformat()
-        item["created_at"] = item["created_at"].isoformat()
     response = api_client.post("/api/v1/workflow-runs/", batch, format="json")
     assert response.status_code == 201, response.json()
 
