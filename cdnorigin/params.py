@@ -15,7 +15,7 @@ database work. Decisions where the seed and API.md are silent:
 - `None` and "" mean "not given" for every parameter; Aggregate given without Domain is validated
   and then ignored (the seed forces `aggregate`). Unknown parameters (Action, Version, ...) are ignored.
 - A body that is not an object -> `InvalidParameter.Body`.
-- Size: an answer of more than `origin_data.shape.MAX_POINTS_PER_ANSWER` points (series x periods over
+- Size: an answer of more than `origin_data.limits.MAX_POINTS_PER_ANSWER` points (series x periods over
   every resource) -> `.Interval`. status_2xx..5xx answer a series per code counted, so that is checked
   once the codes are read (first thing in `origin_data.shape`), not here; still before any answer is built.
 """

@@ -17,10 +17,13 @@ take a bucket from raw rows that was already clean, never count one twice.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.db import connection
+
 from cdnorigin.dirty import FIVE_MINUTES, dirty_buckets
 from cdnorigin.errors import VolcError
-from cdnorigin.models import Domain
-from cdnorigin.params import BOTH, TOTAL, OriginQuery
+from cdnorigin.models import Domain, OriginRollup, OriginSample
+from cdnorigin.origin_data.limits import check_answer_size
+from cdnorigin.params import BOTH, PER_DOMAIN, TOTAL, OriginQuery
 from cdnorigin.periods import Periods, periods_between
 
 MINUTE_BLOCKS = "minute_blocks"
@@ -84,6 +87,8 @@ def make_plan(query: OriginQuery, allowed_domains: set[str] | None) -> Plan:
     total_peaks = total_peaks and query.output in (TOTAL, BOTH)
     slot_column = ("five_minute_flux" if query.metric == "bandwidth" else "five_minute_pv") if total_peaks else None
     plan = Plan(query, domains, scope, periods, source, _columns(query), slot_column, frozenset(), frozenset())
+    if plan.status_class is not None:
+        _check_code_count(plan)
     if source == MINUTE_CODES:
         return plan  # read from the minute rows themselves: nothing can be stale
     dirty = _dirty(plan)
@@ -131,3 +136,47 @@ def _dirty(plan: Plan) -> set[tuple[int, int]]:
 
 def _utc(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _check_code_count(plan: Plan) -> None:
+    """Refuse a per-code answer too large to hold before reading its rows (memory would follow the codes
+    read): its series are counted from the codes stored in range, which a rollup row or sample lists only
+    when counted (zero counts are left out here). `shape` checks again on what was read, dirty buckets
+    included."""
+    pairs = _stored_codes(plan)
+    per_domain: dict[int, set[str]] = {}
+    for domain_id, code in pairs:
+        per_domain.setdefault(domain_id, set()).add(code)
+    by_domain, with_total = plan.query.output in (PER_DOMAIN, BOTH), plan.query.output in (TOTAL, BOTH)
+    resources = len(plan.domains) * by_domain + with_total
+    codes = sum(map(len, per_domain.values())) if by_domain else 0
+    codes += len(set().union(*per_domain.values())) if with_total and per_domain else 0
+    check_answer_size(resources + codes, len(plan.periods))
+
+
+def _stored_codes(plan: Plan) -> list[tuple[int, str]]:
+    """(domain id, code) of class `plan.status_class` counted in range: in the rollups of the interval, or
+    at 1min in the minute rows."""
+    periods, qn = plan.periods, connection.ops.quote_name
+    if plan.source == ROLLUPS:
+        table, time_column, where = qn(OriginRollup._meta.db_table), "start", [f"r.{qn('interval')} = %s"]
+        params: list = [periods.interval]
+    else:
+        table, time_column, where = qn(OriginSample._meta.db_table), "minute", []
+        params = []
+    where += [f"r.{time_column} >= %s", f"r.{time_column} < %s"]
+    adapt = connection.ops.adapt_datetimefield_value  # as stored (SQLite compares the text)
+    params += [adapt(periods.first_datetime()), adapt(periods.end_datetime())]
+    if connection.vendor == "postgresql":
+        codes, first, counted = "jsonb_each_text(r.status)", "left(e.key, 1)", "e.value::bigint > 0"
+    else:
+        codes, first, counted = "json_each(r.status)", "substr(e.key, 1, 1)", "CAST(e.value AS INTEGER) > 0"
+    where += [f"{first} = %s", counted]
+    params.append(str(plan.status_class))
+    if plan.scope is not None:
+        where.append(f"r.domain_id IN ({', '.join(['%s'] * len(plan.scope))})")
+        params += plan.scope
+    with connection.cursor() as cursor:
+        condition = " AND ".join(where)
+        cursor.execute(f"SELECT r.domain_id, e.key FROM {table} r, {codes} e WHERE {condition} GROUP BY 1, 2", params)
+        return cursor.fetchall()

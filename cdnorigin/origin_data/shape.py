@@ -9,8 +9,8 @@ domains (dirty buckets already patched), then maximised.
 import struct
 from collections.abc import Collection
 
-from cdnorigin.errors import invalid_parameter
 from cdnorigin.minute_blocks import MINUTES, WIDTH
+from cdnorigin.origin_data.limits import check_answer_size
 from cdnorigin.origin_data.plan import MINUTE_BLOCKS, Plan
 from cdnorigin.origin_data.read import Readings
 from cdnorigin.origin_data.series import EMPTY_SLOTS, SLOT_BYTES, Series, Slots, column_sums, slot_sums
@@ -22,19 +22,7 @@ TOTAL_NAME = "total"
 # The classes status_all answers a sum of, besides its sum over every code.
 STATUS_CLASSES = (2, 3, 4, 5)
 
-MAX_POINTS_PER_ANSWER = 2_500_000
-"""The most points one DescribeCdnOriginData answer may hold: its series (a metric of a resource, a
-domain or `total`) times its periods. Past it the request is refused with 400 `InvalidParameter.Interval`.
 
-status_2xx..5xx answer a series per status code counted, which nothing else bounds: status_5xx at 5min
-over 31 days of 50 domains with 100 distinct 5xx codes each is 5,151 series x 8,929 periods = 46 M
-points, 1.7 GB of JSON and 2 GB of worker memory. Every answer whose size the parameters alone fix
-fits: the largest is status_all (its sum and the four class sums) at 5min over 31 days of 50 domains
-and `total`, 5 x 51 x 8,929 = 2,276,895 points (some 90 MB of JSON at ~40 bytes a point; 2,000,000
-would refuse it, and the staff page can ask for it); the benchmark's status_all (1min, a day, 50
-domains and `total`) holds 367,200. So only per-code answers are ever refused: status_5xx at 5min over
-31 days still fits 50 domains of four codes each, at hour some 60 codes each.
-"""
 # The x00 code each class sum of a 1-minute status_all answer is filed under, and its place in a minute.
 CLASSES = ((200, 3), (300, 4), (400, 5), (500, 6))
 
@@ -82,18 +70,6 @@ def answer_series(metric: str, domains: Collection[Series], per_domain: bool, to
     codes = [answered_codes(series, int(metric[len("status_")])) for series in domains]
     per_code = sum(map(len, codes)) if per_domain else 0
     return resources + per_code + (len(set().union(*codes)) if total else 0)
-
-
-def check_answer_size(series: int, periods: int) -> None:
-    """400 `InvalidParameter.Interval` for an answer of more than MAX_POINTS_PER_ANSWER points."""
-    points = series * periods
-    if points > MAX_POINTS_PER_ANSWER:
-        raise invalid_parameter(
-            "Interval",
-            f"the answer would hold {points} points ({series} series x {periods} periods), more than the "
-            f"{MAX_POINTS_PER_ANSWER} points one answer may hold; ask for a coarser Interval, a shorter time "
-            "range or fewer domains (or Aggregate=aggregate for the total alone)",
-        )
 
 
 def _block_series(plan: Plan, blocks: dict[int, bytes | bytearray]) -> dict[int, Series]:

@@ -1,4 +1,4 @@
-"""The bound on one DescribeCdnOriginData answer (cdnorigin.origin_data.shape.MAX_POINTS_PER_ANSWER): series times
+"""The bound on one DescribeCdnOriginData answer (cdnorigin.origin_data.limits.MAX_POINTS_PER_ANSWER): series times
 periods over every resource; one point over it is 400 `InvalidParameter.Interval` naming the limit and
 the request's figure, through the signed API and on the staff page alike.
 
@@ -18,10 +18,11 @@ from cdnorigin import selectors, throttle
 from cdnorigin.access_keys import create_access_key
 from cdnorigin.errors import VolcError
 from cdnorigin.ingest import replace_origin_samples
-from cdnorigin.models import Domain
-from cdnorigin.origin_data import render, shape
+from cdnorigin.models import DirtyOriginBucket, Domain
+from cdnorigin.origin_data import limits, read, render
+from cdnorigin.origin_data.limits import MAX_POINTS_PER_ANSWER, check_answer_size
 from cdnorigin.origin_data.series import Series
-from cdnorigin.origin_data.shape import MAX_POINTS_PER_ANSWER, answer_series, check_answer_size
+from cdnorigin.origin_data.shape import answer_series
 from cdnorigin.pages import api_parameters
 from cdnorigin.periods import periods_between
 from tests.browser.data import DOMAINS, local_input, origin_data
@@ -42,7 +43,7 @@ def unthrottled(monkeypatch):
 
 
 def limit(monkeypatch, points: int) -> None:
-    monkeypatch.setattr(shape, "MAX_POINTS_PER_ANSWER", points)
+    monkeypatch.setattr(limits, "MAX_POINTS_PER_ANSWER", points)
 
 
 @pytest.fixture
@@ -166,6 +167,23 @@ def test_a_refused_answer_is_never_built(monkeypatch, stored):
     with pytest.raises(VolcError) as refused:
         selectors.describe_origin_data(params(stored, "1min"), None)
     assert refused.value.code == "InvalidParameter.Interval"
+
+
+@pytest.mark.parametrize("interval", ["1min", "5min"])
+def test_a_per_code_answer_past_the_limit_is_refused_before_its_rows_are_read(monkeypatch, stored, interval):
+    """Counted from the codes stored in range, before any row is read, so memory never follows a flood
+    of codes; the same error as the check on what was read."""
+
+    def never(*args, **kwargs):
+        raise AssertionError("read the rows of a refused answer")
+
+    limit(monkeypatch, 10 * periods(stored, interval) - 1)
+    monkeypatch.setattr(read, "rollup_arrays", never)
+    monkeypatch.setattr(read, "code_arrays", never)
+    with pytest.raises(VolcError) as refused:
+        selectors.describe_origin_data(params(stored, interval), None)
+    assert refused.value.code == "InvalidParameter.Interval"
+    assert not DirtyOriginBucket.objects.exists(), "every bucket was counted before reading"
 
 
 # --- the staff page ------------------------------------------------------------------------------
