@@ -12,35 +12,39 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.validators import ProhibitNullCharactersValidator
-from rest_framework import fields, serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.settings import api_settings
 
-from common.api.instants import parse_iso_datetime
+from insights.api.field_checks import (
+    ABSENT,
+    DATETIME_MESSAGES,
+    MAX_POSITIVE_INT,
+    NON_FIELD,
+    BadDateTime,
+    Invalid,
+    checked,
+    choice,
+    count,
+    each,
+    not_a_dict,
+    null,
+    parse_aware_datetime,
+    text,
+    when,
+    with_unknown,
+)
 from insights.models import (
     EARLIEST_TIME,
     FINAL_STATUSES,
     LATEST_TIME,
     MAX_COMMIT_MESSAGE,
     MAX_COMMITS,
-    TIME_RANGE_MESSAGE,
     Job,
     Status,
     job_times_error,
-    time_in_range,
 )
 
-MAX_POSITIVE_INT = 2_147_483_647
 MAX_TEXT = 200
 MAX_PROJECT_KEY = 64
-DATETIME_MESSAGES = {
-    "invalid": "Enter an ISO 8601 date-time with an offset, e.g. 2022-08-01T10:00:00+08:00.",
-    "naive": "The date-time must carry an offset (e.g. +08:00 or Z).",
-    "range": TIME_RANGE_MESSAGE,
-}
-SURROGATE = "Not valid Unicode text (a lone UTF-16 surrogate such as \\ud800)."
-UNKNOWN = "Unknown field."
 
 RUN_FIELDS = ("id", "project", "workflow", "status", "created_at", "jobs", "commits")
 COMMIT_FIELDS = ("sha", "repo", "committed_at", "author", "message")
@@ -63,63 +67,6 @@ _COMMIT_FIELD_SET = frozenset(COMMIT_FIELDS)
 _STATUSES = frozenset(Status.values)
 _JOB_TYPES = frozenset(Job.Type.values)
 _FINAL = frozenset(FINAL_STATUSES)
-_ABSENT = object()
-NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
-
-
-class Invalid(Exception):
-    """One field's (or item's) error detail, exactly as DRF would report it."""
-
-    def __init__(self, detail):
-        super().__init__(detail)
-        self.detail = detail
-
-
-class BadDateTime(ValueError):
-    """A refused date-time; `key` names its message in DATETIME_MESSAGES."""
-
-    def __init__(self, key: str):
-        super().__init__(DATETIME_MESSAGES[key])
-        self.key = key
-
-
-def _message(cls, key: str, **kwargs) -> str:
-    # DRF's own (lazily translated) texts, so the bodies cannot drift from the serializer's.
-    return str(cls.default_error_messages[key]).format(**kwargs)
-
-
-def _required():
-    return Invalid([_message(fields.Field, "required")])
-
-
-def _null():
-    return Invalid([_message(fields.Field, "null")])
-
-
-def parse_aware_datetime(value) -> datetime:
-    """ISO 8601 with an explicit offset (a naive time is ambiguous), as UTC: PostgreSQL refuses
-    offsets beyond +-15:59, which ISO 8601 (and Python) allow."""
-    if not isinstance(value, str):
-        raise BadDateTime("invalid")
-    parsed = parse_iso_datetime(value.strip())
-    if parsed is None:
-        raise BadDateTime("invalid")
-    if parsed.tzinfo is None:
-        raise BadDateTime("naive")
-    if not time_in_range(parsed):
-        raise BadDateTime("range")
-    return parsed.astimezone(UTC)
-
-
-def _when(value, null_ok: bool):
-    if value is None:
-        if null_ok:
-            return None
-        raise _null()
-    try:
-        return parse_aware_datetime(value)
-    except BadDateTime as exc:
-        raise Invalid([DATETIME_MESSAGES[exc.key]]) from None
 
 
 def parse_commit_time(value) -> datetime:
@@ -139,97 +86,32 @@ def commit_sha(value: str) -> str:
     return sha
 
 
-def _text(value, max_length: int, blank_ok: bool = False, null_ok: bool = False):
-    """StrictCharField: a JSON string, trimmed; blank, length, NUL and lone surrogates refused."""
-    if isinstance(value, str):
-        if not value or value.isspace():
-            if blank_ok:
-                return ""
-            raise Invalid([_message(fields.CharField, "blank")])
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise Invalid([SURROGATE]) from None
-        value = value.strip()
-        if len(value) <= max_length and "\x00" not in value:
-            return value
-        errors = []
-        if len(value) > max_length:
-            errors.append(_message(fields.CharField, "max_length", max_length=max_length))
-        if "\x00" in value:
-            errors.append(str(ProhibitNullCharactersValidator.message))
-        raise Invalid(errors)
-    if value is None:
-        if null_ok:
-            return None
-        raise _null()
-    raise Invalid([_message(fields.CharField, "invalid")])
-
-
-def _choice(value, choices: frozenset):
-    """StrictChoiceField: one of the choice strings."""
-    if isinstance(value, str):
-        if value in choices:
-            return value
-    elif value is None:
-        raise _null()
-    raise Invalid([_message(fields.ChoiceField, "invalid_choice", input=value)])
-
-
-def _count(value):
-    """StrictIntegerField(min 0, max MAX_POSITIVE_INT, null allowed): a JSON integer only."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid([_message(fields.IntegerField, "invalid")])
-    if value > MAX_POSITIVE_INT:
-        raise Invalid([_message(fields.IntegerField, "max_value", max_value=MAX_POSITIVE_INT)])
-    if value < 0:
-        raise Invalid([_message(fields.IntegerField, "min_value", min_value=0)])
-    return value
-
-
-def _not_a_dict(data) -> Invalid:
-    if data is None:
-        return _null()
-    message = _message(serializers.Serializer, "invalid", datatype=type(data).__name__)
-    return Invalid({NON_FIELD: [message]})
-
-
-def _with_unknown(data: Mapping, known: frozenset, errors: dict) -> dict:
-    unknown = data.keys() - known
-    if unknown:
-        errors.update((name, [UNKNOWN]) for name in sorted(unknown))
-    return errors
-
-
 def _name(value):
-    return _text(value, MAX_TEXT)
+    return text(value, MAX_TEXT)
 
 
 def _project_key(value):
-    return _text(value, MAX_PROJECT_KEY)
+    return text(value, MAX_PROJECT_KEY)
 
 
 def _optional_name(value):
-    return _text(value, MAX_TEXT, blank_ok=True, null_ok=True)
+    return text(value, MAX_TEXT, blank_ok=True, null_ok=True)
 
 
 def _status(value):
-    return _choice(value, _STATUSES)
+    return choice(value, _STATUSES)
 
 
 def _job_type(value):
-    return _choice(value, _JOB_TYPES)
+    return choice(value, _JOB_TYPES)
 
 
 def _optional_when(value):
-    return _when(value, null_ok=True)
+    return when(value, null_ok=True)
 
 
 def _created(value):
-    return _when(value, null_ok=False)
+    return when(value, null_ok=False)
 
 
 # (field, check, required), in the serializers' field order (their errors come in that order);
@@ -252,37 +134,23 @@ _RUN_CHECKS = (
 )
 
 
-def _checked(data: Mapping, checks, out: dict, errors: dict) -> None:
-    get = data.get
-    for name, check, required in checks:
-        value = get(name, _ABSENT)
-        if value is _ABSENT:
-            if required:
-                errors[name] = _required().detail
-            continue
-        try:
-            out[name] = check(value)
-        except Invalid as exc:
-            errors[name] = exc.detail
-
-
 def _job(data) -> dict:
     if not isinstance(data, Mapping):
-        raise _not_a_dict(data)
+        raise not_a_dict(data)
     job, errors = {}, {}
-    _checked(data, _JOB_CHECKS, job, errors)
-    value = data.get("test_module", _ABSENT)
+    checked(data, _JOB_CHECKS, job, errors)
+    value = data.get("test_module", ABSENT)
     try:
-        job["test_module"] = "" if value is _ABSENT else _text(value, MAX_TEXT, blank_ok=True)
+        job["test_module"] = "" if value is ABSENT else text(value, MAX_TEXT, blank_ok=True)
     except Invalid as exc:
         errors["test_module"] = exc.detail
-    value = data.get("case_count", _ABSENT)
-    if value is not _ABSENT:
+    value = data.get("case_count", ABSENT)
+    if value is not ABSENT:
         try:
-            job["case_count"] = _count(value)
+            job["case_count"] = count(value)
         except Invalid as exc:
             errors["case_count"] = exc.detail
-    if _with_unknown(data, _JOB_FIELD_SET, errors):
+    if with_unknown(data, _JOB_FIELD_SET, errors):
         raise Invalid(errors)
     # JobInputSerializer.validate: a counted job needs both times (its day and duration come from
     # them); a test job its module.
@@ -301,35 +169,13 @@ def _job(data) -> dict:
     return job
 
 
-def _each(value, check, max_length: int | None = None) -> list[dict]:
-    """A nested list field (ListSerializer, by hand): every item checked, one error entry per item."""
-    if value is None:
-        raise _null()
-    if not isinstance(value, list):
-        message = _message(serializers.ListSerializer, "not_a_list", input_type=type(value).__name__)
-        raise Invalid({NON_FIELD: [message]})
-    if max_length is not None and len(value) > max_length:
-        raise Invalid({NON_FIELD: [_message(serializers.ListSerializer, "max_length", max_length=max_length)]})
-    items, errors, failed = [], [], False
-    for item in value:
-        try:
-            items.append(check(item))
-            errors.append({})
-        except Invalid as exc:
-            errors.append(exc.detail)
-            failed = True
-    if failed:
-        raise Invalid(errors)
-    return items
-
-
 def _jobs(value) -> list[dict]:
-    return _each(value, _job)
+    return each(value, _job)
 
 
 def _commit_time(value):
     if value is None:
-        raise _null()
+        raise null()
     try:
         return parse_commit_time(value)
     except BadDateTime as exc:
@@ -337,27 +183,27 @@ def _commit_time(value):
 
 
 _COMMIT_CHECKS = (
-    ("sha", lambda value: commit_sha(_text(value, 64)), True),
+    ("sha", lambda value: commit_sha(text(value, 64)), True),
     ("repo", _name, True),
     ("committed_at", _commit_time, True),
-    ("author", lambda value: _text(value, MAX_TEXT, blank_ok=True), False),
-    ("message", lambda value: _text(value, MAX_COMMIT_MESSAGE, blank_ok=True), False),
+    ("author", lambda value: text(value, MAX_TEXT, blank_ok=True), False),
+    ("message", lambda value: text(value, MAX_COMMIT_MESSAGE, blank_ok=True), False),
 )
 
 
 def _commit(data) -> dict:
     if not isinstance(data, Mapping):
-        raise _not_a_dict(data)
+        raise not_a_dict(data)
     commit, errors = {}, {}
-    _checked(data, _COMMIT_CHECKS, commit, errors)
-    if _with_unknown(data, _COMMIT_FIELD_SET, errors):
+    checked(data, _COMMIT_CHECKS, commit, errors)
+    if with_unknown(data, _COMMIT_FIELD_SET, errors):
         raise Invalid(errors)
     return {name: commit.get(name, "") for name in COMMIT_FIELDS}  # the serializer's order and defaults
 
 
 def commits_of(value) -> list[dict]:
     """A run's `commits` (CommitInputSerializer(many=True, max_length=MAX_COMMITS), by hand)."""
-    return _each(value, _commit, MAX_COMMITS)
+    return each(value, _commit, MAX_COMMITS)
 
 
 def repeated_commits(commits: list[dict]) -> list[dict] | None:
@@ -371,20 +217,20 @@ def repeated_commits(commits: list[dict]) -> list[dict] | None:
 
 def _run(data) -> dict:
     if not isinstance(data, Mapping):
-        raise _not_a_dict(data)
+        raise not_a_dict(data)
     run, errors = {}, {}
-    _checked(data, _RUN_CHECKS, run, errors)
-    value = data.get("jobs", _ABSENT)
+    checked(data, _RUN_CHECKS, run, errors)
+    value = data.get("jobs", ABSENT)
     try:
-        run["jobs"] = [] if value is _ABSENT else _jobs(value)
+        run["jobs"] = [] if value is ABSENT else _jobs(value)
     except Invalid as exc:
         errors["jobs"] = exc.detail
-    value = data.get("commits", _ABSENT)
+    value = data.get("commits", ABSENT)
     try:
-        run["commits"] = [] if value is _ABSENT else commits_of(value)
+        run["commits"] = [] if value is ABSENT else commits_of(value)
     except Invalid as exc:
         errors["commits"] = exc.detail
-    if _with_unknown(data, _RUN_FIELD_SET, errors):
+    if with_unknown(data, _RUN_FIELD_SET, errors):
         raise Invalid(errors)
     # WorkflowRunInputSerializer.validate, run once every field is valid.
     if repeated := repeated_commits(run["commits"]):
@@ -490,8 +336,8 @@ def _fast_run(data) -> dict | None:
         if job is None:
             return None
         checked.append(job)
-    commits = data.get("commits", _ABSENT)
-    if commits is _ABSENT:
+    commits = data.get("commits", ABSENT)
+    if commits is ABSENT:
         commits = []
     else:
         try:
