@@ -25,17 +25,19 @@ run: migrate
 	@echo "First charts: http://127.0.0.1:8000/delivery/ and http://127.0.0.1:8000/cdn/ (log in with the admin login above)"
 	$(BIN)/python manage.py runserver --insecure 127.0.0.1:8000
 
-# Production-like on one machine: gunicorn, a Celery worker and beat, against DATABASE_URL and
-# CELERY_BROKER_URL (both required). Ctrl-C stops all three.
+# Production-like on one machine: gunicorn, a Celery worker and beat under supervisord (deploy/supervisord.conf),
+# against DATABASE_URL and CELERY_BROKER_URL (both required). Ctrl-C, or SIGTERM to make or to its process group,
+# stops all three once: web finishes its requests, the worker its running tasks. The recipe execs supervisord, so
+# make's own SIGTERM reaches it (make then ends by that signal, as GNU make always does). TZ: supervisord's lines
+# in the app's zone, as Django's plain lines are; `--user root` only as root, where supervisord would otherwise
+# warn about it. On a server, use the systemd units in deploy/ instead.
 serve: migrate
 	@test -n "$$CELERY_BROKER_URL" || { echo "serve needs CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0)"; exit 2; }
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/celery -A config worker --loglevel INFO --concurrency 2 & \
-	$(BIN)/celery -A config beat --loglevel INFO --schedule "$${TMPDIR:-/tmp}/insights-celerybeat-schedule" & \
-	$(BIN)/gunicorn config.wsgi:application --bind "$${BIND:-127.0.0.1:8000}" --workers "$${WEB_CONCURRENCY:-3}" \
-	  --access-logfile - ; \
-	wait
+	export BIND="$${BIND:-127.0.0.1:8000}" WEB_CONCURRENCY="$${WEB_CONCURRENCY:-3}" TMPDIR="$${TMPDIR:-/tmp}" \
+	  INSIGHTS_WORKER_STOP_SECONDS="$$(( $${CELERY_TASK_TIME_LIMIT:-360} + 30 ))" \
+	  TZ="$${INSIGHTS_TIME_ZONE:-Asia/Shanghai}"; \
+	exec $(BIN)/supervisord --configuration deploy/supervisord.conf $$(test "$$(id -u)" != 0 || echo --user root)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

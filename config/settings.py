@@ -287,7 +287,9 @@ if env_bool("CSP_REPORT_ONLY", False):
 else:
     CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
 
-# LOG_FORMAT=plain: one line per event with `key=value` fields; json: one JSON object per line.
+# LOG_FORMAT=plain: one line per event with `key=value` fields; json: one JSON object per line. Every line
+# passes RedactTokens: the value of a `?token=` query parameter never reaches the log. gunicorn's own error
+# and access logs go through this same configuration (config/gunicorn.py).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").lower()
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
@@ -298,7 +300,8 @@ LOGGING = {
         "plain": {"()": "common.logs.KeyValueFormatter", "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "common.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"redact_tokens": {"()": "common.logs.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
