@@ -36,7 +36,9 @@ serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	export BIND="$${BIND:-127.0.0.1:8000}" WEB_CONCURRENCY="$${WEB_CONCURRENCY:-3}" TMPDIR="$${TMPDIR:-/tmp}" \
 	  INSIGHTS_WORKER_STOP_SECONDS="$$(( $${CELERY_TASK_TIME_LIMIT:-360} + 30 ))" \
-	  TZ="$${INSIGHTS_TIME_ZONE:-Asia/Shanghai}"; \
+	  TZ="$${INSIGHTS_TIME_ZONE:-Asia/Shanghai}" \
+	  PROMETHEUS_MULTIPROC_DIR="$${PROMETHEUS_MULTIPROC_DIR:-$${TMPDIR:-/tmp}/insights-metrics}"; \
+	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"; \
 	exec $(BIN)/supervisord --configuration deploy/supervisord.conf $$(test "$$(id -u)" != 0 || echo --user root)
 
 test: $(STAMP)

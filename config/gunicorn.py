@@ -69,3 +69,12 @@ logger_class = AccessLogger
 # gunicornc's control socket is not used here; by default every gunicorn of a user shares one path
 # ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl), and a service user may have no home.
 control_socket_disable = True
+
+
+def child_exit(server, worker):
+    """A worker that exits leaves its metrics files for /metrics to keep adding up (prometheus-client's
+    multiprocess mode, PROMETHEUS_MULTIPROC_DIR): its live gauges are dropped, its counters kept."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

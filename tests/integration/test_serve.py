@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from insights.models import DirtyJobDay
 from insights.tasks import recompute_dirty_job_days
@@ -79,6 +80,7 @@ class Serve:
         self.url = f"http://127.0.0.1:{port}"
         self.marker = f"CELERY_TASK_DEFAULT_QUEUE={env['CELERY_TASK_DEFAULT_QUEUE']}".encode()
         env = {**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1", "TMPDIR": str(tmp_path), **extra}
+        self.env = env
         for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # when the suite itself runs under `make test`
             env.pop(name, None)
         self.log = tmp_path / "serve.log"
@@ -116,11 +118,12 @@ class Serve:
             commands = list(self.processes().values())
             count = {
                 "supervisord": sum("supervisord" in command for command in commands),
-                "gunicorn": sum("gunicorn" in command for command in commands),  # master and 1 worker
+                "gunicorn": sum("gunicorn" in command for command in commands),  # master and its workers
                 "worker": sum(" worker " in command for command in commands),  # main process and 2 in its pool
                 "beat": sum(" beat " in command for command in commands),
             }
-            return count == {"supervisord": 1, "gunicorn": 2, "worker": 3, "beat": 1}
+            web = 1 + int(self.env["WEB_CONCURRENCY"])
+            return count == {"supervisord": 1, "gunicorn": web, "worker": 3, "beat": 1}
 
         wait_until(complete, START_SECONDS, "supervisord, gunicorn and its worker, celery and its pool, beat")
         return self.processes()
@@ -176,7 +179,8 @@ def stop_and_check(running: Serve, signum: int, to_group: bool) -> str:
     assert "Traceback" not in output, output
     assert "RecursionError" not in output
     assert output.count("Warm shutdown") == 1, output[-3000:]
-    assert len(before) == 8  # make, supervisord, gunicorn master and worker, celery worker and pool of 2, beat
+    # make, supervisord, gunicorn master and its workers, celery worker and pool of 2, beat
+    assert len(before) == 7 + int(running.env["WEB_CONCURRENCY"])
     return output
 
 
@@ -221,6 +225,26 @@ def test_a_token_in_the_query_string_never_reaches_the_logs(serve):
     assert warning["message"] == "Unauthorized: /api/v1/projects/"
     assert warning["request"] == "<WSGIRequest: GET '/api/v1/projects/?page=1&token=[redacted]'>"
     assert any(line["logger"] == "gunicorn.error" and line["message"].startswith("Booting worker") for line in lines)
+
+
+def test_metrics_add_up_every_web_process(serve):
+    """Under supervisord with two gunicorn workers, /metrics counts the requests every worker answered
+    (prometheus-client's multiprocess mode, PROMETHEUS_MULTIPROC_DIR set by make serve)."""
+    running = serve(WEB_CONCURRENCY="2")
+    running.wait_until_up()
+    for _ in range(20):
+        assert _status(running.url + "/healthz") == 200
+    with urllib.request.urlopen(running.url + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    stop_and_check(running, signal.SIGTERM, True)
+    counted = {
+        tuple(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "insights_http_requests_total"
+    }
+    healthz = counted[(("method", "GET"), ("route", "healthz"), ("status", "200"))]
+    assert healthz >= 20, counted
 
 
 def test_a_rollup_running_when_the_signal_comes_finishes_before_the_worker_stops(serve):
