@@ -137,8 +137,10 @@ class CommitInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 
 class WorkflowRunInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    """A run as a CI system posts it; a list goes through the team's BatchListSerializer (at most
-    INGEST_MAX_BATCH items, one error entry per item, an id only once)."""
+    """A workflow run as a CI system posts it, with its jobs and the commits it built. A list holds at
+    most 10,000 runs, each id once; its errors come as one entry per item."""
+
+    # A list goes through BatchListSerializer (INGEST_MAX_BATCH items, the id once).
 
     batch_key = ("id",)
     id = StrictCharField(max_length=200)

@@ -129,9 +129,10 @@ class BatchListSerializer(PositionalListSerializer):
 
 
 class IngestSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
-    """Base of the catalogue serializers: strict scalar fields, batches through BatchListSerializer.
+    """A catalogue row as it is posted and answered. Strings must be JSON strings and booleans JSON
+    booleans; a field the resource does not have is refused (a typo is never dropped silently)."""
 
-    `batch_key` names the natural key (None: every item is a new row)."""
+    # Batches go through BatchListSerializer; `batch_key` names the natural key (None: every item is new).
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,

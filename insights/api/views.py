@@ -25,9 +25,10 @@ class ConcurrentWrite(exceptions.APIException):
 class IngestViewSet(
     IngestCountingMixin, NulSafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """`write` is the services function that stores a list of validated items."""
+    """Rows of one catalogue resource: listed (filtered, paged), retrieved one by one, created or updated
+    by POST (one object or a list, all-or-nothing)."""
 
-    write = None
+    write = None  # the services function that stores a list of validated items
 
     def create(self, request, *args, **kwargs):
         many = isinstance(request.data, list)
