@@ -56,6 +56,10 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class JobInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """One job of a run. A job with a final status (`passed`, `failed`, `timeout`) needs `started_at`
+    and `finished_at`, at most 31 days apart; a `test` job needs `test_module`. `environment` and
+    `service` must name ones of the run's project."""
+
     name = StrictCharField(max_length=200)
     type = StrictChoiceField(choices=Job.Type.choices)
     status = StrictChoiceField(choices=Status.choices)
@@ -86,9 +90,11 @@ class JobInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         return attrs
 
 
+# A list goes through BatchListSerializer: at most INGEST_MAX_BATCH items, one error entry per item,
+# an id only once.
 class WorkflowRunInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    """A run as a CI system posts it; a list goes through the team's BatchListSerializer (at most
-    INGEST_MAX_BATCH items, one error entry per item, an id only once)."""
+    """A workflow run as a CI system posts it, with its jobs. Posting a known `id` replaces that run and
+    all its jobs. Times are ISO 8601 with an offset, between 2000-01-01 and 2100-01-01 UTC."""
 
     batch_key = ("id",)
     id = StrictCharField(max_length=200)
@@ -107,6 +113,8 @@ class WorkflowRunInputSerializer(RejectUnknownFieldsMixin, serializers.Serialize
 
 
 class JobSerializer(serializers.ModelSerializer):
+    """One job of a stored run, in the order posted."""
+
     environment = serializers.SlugRelatedField(slug_field="name", read_only=True)
     service = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
@@ -117,6 +125,8 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class WorkflowRunSerializer(serializers.ModelSerializer):
+    """A stored workflow run with its jobs; `received_at` is when it was last posted."""
+
     project = serializers.SlugRelatedField(slug_field="key", read_only=True)
     workflow = serializers.SlugRelatedField(slug_field="name", read_only=True)
     jobs = JobSerializer(many=True, read_only=True)

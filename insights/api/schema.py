@@ -42,6 +42,7 @@ def _catalogue(view: str, plural: str, singular: str, key: str, serializer: str,
             key_note=key_note,
             request=klass,
             response=klass,
+            conflict=True,
         ),
     )
 
