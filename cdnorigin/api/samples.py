@@ -155,7 +155,8 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 class OriginSampleSerializer(serializers.ModelSerializer):
-    """The posted shape plus the row's id (which a re-post ignores)."""
+    """One minute of origin traffic of one domain, as stored: the posted fields plus the row's `id`
+    (a re-post may carry it; it is ignored)."""
 
     domain = serializers.SlugRelatedField(slug_field="name", read_only=True)
     timestamp = serializers.SerializerMethodField()

@@ -8,11 +8,20 @@ from rest_framework import serializers
 from cdnorigin.api.samples import InstantFilter, OriginSampleSerializer
 from cdnorigin.api.serializers import DomainSerializer
 from cdnorigin.ingest import MAX_TIMESTAMP, MAX_VALUE
-from common.api.schema import document_viewset, edit_schemas, ingest_errors, ingest_viewset_schema, one_or_list
+from common.api.schema import (
+    TOKEN_NOTE,
+    document_viewset,
+    edit_schemas,
+    ingest_errors,
+    ingest_viewset_schema,
+    one_or_list,
+)
 
 
 class OriginSampleInputSerializer(serializers.Serializer):
-    """One minute of origin traffic of one domain, as posted (validated by `cdnorigin.api.samples`)."""
+    # Validated by cdnorigin.api.samples; this serializer only describes the body.
+    """One minute of origin traffic of one domain. It is the whole count of that domain and minute:
+    posting it again replaces the stored sample."""
 
     domain = serializers.CharField(help_text="A domain created under /api/v1/cdn/domains/.")
     timestamp = serializers.IntegerField(
@@ -28,6 +37,8 @@ class OriginSampleInputSerializer(serializers.Serializer):
 
 
 class OriginSampleCountSerializer(serializers.Serializer):
+    """How many samples the request stored."""
+
     count = serializers.IntegerField(min_value=0, help_text="Samples stored (each replaced any earlier one).")
 
 
@@ -43,7 +54,8 @@ SAMPLES = extend_schema_view(
     list=extend_schema(
         tags=["cdn"],
         summary="List origin samples",
-        description="Minute samples ordered by domain and minute, paged with `?page=` and `?page_size=`.",
+        description="Minute samples ordered by domain and minute, paged with `?page=` and `?page_size=` "
+        f"(at most 1000). {TOKEN_NOTE}",
         parameters=[
             OpenApiParameter(
                 "domain", OpenApiTypes.STR, OpenApiParameter.QUERY, description="Domain names, comma-separated."
@@ -56,6 +68,7 @@ SAMPLES = extend_schema_view(
     retrieve=extend_schema(
         tags=["cdn"],
         summary="One origin sample by id",
+        description=f"The sample with this id, as the list shows it. {TOKEN_NOTE}",
         responses={200: OriginSampleSerializer, **ingest_errors(lookup=True)},
     ),
     create=extend_schema(

@@ -47,7 +47,8 @@ class DomainListSerializer(PositionalListSerializer):
 
 
 class DomainSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
-    """POST `{"name": ...}`; posting a known name is an idempotent no-op (keyed upsert)."""
+    """A CDN accelerated domain, e.g. `www.example.com` or `*.example.com`, stored in lower case.
+    Posting a known name changes nothing."""
 
     # Declared by hand so DRF adds no UniqueValidator: a known name is an upsert, not an error.
     name = serializers.CharField(max_length=253)

@@ -38,9 +38,10 @@ def one_or_list(serializer, name: str) -> PolymorphicProxySerializer:
 
 
 class DetailErrorSerializer(serializers.Serializer):
-    """DRF's error for authentication, permission and lookup failures under `/api/v1/`."""
+    """The error body under `/api/v1/` for a missing or bad token, a read-only token, an unknown row or
+    page, a concurrent write, or a body that is not JSON."""
 
-    detail = serializers.CharField()
+    detail = serializers.CharField(help_text="What is wrong.")
 
 
 VALIDATION_ERRORS = OpenApiResponse(
@@ -54,19 +55,30 @@ VALIDATION_ERRORS = OpenApiResponse(
             },
         ]
     },
-    description="Bad input: nothing was written. DRF's shape: field -> messages; a list body gets one entry per item.",
+    description="Bad input, and nothing was written: field -> list of messages; a list body gets one entry per item.",
+)
+
+FILTER_ERRORS = OpenApiResponse(
+    response={"type": "object", "additionalProperties": True, "description": "parameter -> list of messages"},
+    description="A malformed filter value, e.g. a bad choice or a date-time without an offset.",
 )
 
 
-def ingest_errors(*, write: bool = False, lookup: bool = False, filtered: bool = False) -> dict:
-    """DRF's errors of an operation: 401 always; 400 for bad input; 403/409 on writes; 404 for an unknown
-    row or, on a list, a page past the end ("Invalid page.")."""
+def ingest_errors(*, write: bool = False, lookup: bool = False, filtered: bool = False, conflict: bool = False) -> dict:
+    """DRF's errors of an operation: 401 always; 400 for bad input; 403 on writes, 409 on writes that can
+    meet a concurrent write of the same key; 404 for an unknown row or, on a list, a page past the end
+    ("Invalid page.")."""
     errors = {401: OpenApiResponse(DetailErrorSerializer, description="Missing, unknown or revoked token.")}
-    if write or filtered:
-        errors[400] = VALIDATION_ERRORS
     if write:
+        errors[400] = VALIDATION_ERRORS
         errors[403] = OpenApiResponse(DetailErrorSerializer, description="The token is read-only.")
-        errors[409] = OpenApiResponse(DetailErrorSerializer, description="A concurrent write of the same key; retry.")
+    elif filtered:
+        errors[400] = FILTER_ERRORS
+    if write and conflict:
+        errors[409] = OpenApiResponse(
+            DetailErrorSerializer,
+            description="Another request wrote the same key at the same moment; nothing was written, retry.",
+        )
     if lookup:
         errors[404] = OpenApiResponse(DetailErrorSerializer, description="No such row.")
     elif filtered:
@@ -75,10 +87,20 @@ def ingest_errors(*, write: bool = False, lookup: bool = False, filtered: bool =
 
 
 def ingest_viewset_schema(
-    *, tag: str, plural: str, singular: str, lookup: str, key_note: str, request, response, edits: dict | None = None
+    *,
+    tag: str,
+    plural: str,
+    singular: str,
+    lookup: str,
+    key_note: str,
+    request,
+    response,
+    conflict: bool = False,
+    edits: dict | None = None,
 ):
-    """The three actions of an ingest viewset: list, retrieve, create (one object or a list); `edits`
-    (from `edit_schemas`) adds PATCH and DELETE where the resource has them."""
+    """The three actions of an ingest viewset: list, retrieve, create (one object or a list). `conflict`:
+    the create action may answer 409 (a concurrent write of the same key); `edits` (from `edit_schemas`)
+    adds PATCH and DELETE where the resource has them."""
     body = one_or_list(request, f"{request.__name__.removesuffix('Serializer')}OneOrList")
     answer = one_or_list(response, f"{response.__name__.removesuffix('Serializer')}OneOrList")
     return extend_schema_view(
@@ -92,18 +114,21 @@ def ingest_viewset_schema(
         retrieve=extend_schema(
             tags=[tag],
             summary=f"One {singular} by {lookup}",
+            description=f"The {singular} with this {lookup}, as the list shows it. {TOKEN_NOTE}",
             responses={200: response, **ingest_errors(lookup=True)},
         ),
         create=extend_schema(
             tags=[tag],
             summary=f"Create or update {plural}",
-            description=f"One object or a JSON list of at most {settings.INGEST_MAX_BATCH}, all-or-nothing. "
+            description=f"One object or a JSON list of at most {settings.INGEST_MAX_BATCH:,}, all-or-nothing. "
             f"{key_note} Needs a token that is not read-only.",
             request=body,
             responses={
                 201: OpenApiResponse(answer, description="At least one row was created."),
-                200: OpenApiResponse(answer, description="Every item updated or replaced a stored row."),
-                **ingest_errors(write=True),
+                200: OpenApiResponse(
+                    answer, description="Every item updated or replaced a stored row (or the list was empty)."
+                ),
+                **ingest_errors(write=True, conflict=conflict),
             },
         ),
         **(edits or {}),

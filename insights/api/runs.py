@@ -74,6 +74,10 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class JobInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """One job of a run. A job with a final status (`passed`, `failed`, `timeout`) needs `started_at`
+    and `finished_at`, at most 31 days apart; a `test` job needs `test_module`. `environment` and
+    `service` must name ones of the run's project."""
+
     name = StrictCharField(max_length=200)
     type = StrictChoiceField(choices=Job.Type.choices)
     status = StrictChoiceField(choices=Status.choices)
@@ -120,6 +124,8 @@ class CommitTimeField(serializers.Field):
 
 
 class CommitInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """A commit the run built. `repo` + `sha` may appear once per run; a run carries at most 1,000."""
+
     sha = StrictCharField(max_length=64, help_text="The commit id: 40 (SHA-1) or 64 (SHA-256) hex characters.")
     repo = StrictCharField(max_length=200, help_text="The repository, e.g. owner/name; sha + repo once per run.")
     committed_at = CommitTimeField(help_text="When it was committed: ISO 8601 with an offset, or Unix seconds.")
@@ -136,11 +142,12 @@ class CommitInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
             raise ValidationError(exc.detail) from None
 
 
+# A list goes through BatchListSerializer: at most INGEST_MAX_BATCH items, one error entry per item,
+# an id only once.
 class WorkflowRunInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    """A workflow run as a CI system posts it, with its jobs and the commits it built. A list holds at
-    most 10,000 runs, each id once; its errors come as one entry per item."""
-
-    # A list goes through BatchListSerializer (INGEST_MAX_BATCH items, the id once).
+    """A workflow run as a CI system posts it, with its jobs and the commits it built. Posting a known `id`
+    replaces that run with all its jobs and commits. Times are ISO 8601 with an offset, between 2000-01-01
+    and 2100-01-01 UTC."""
 
     batch_key = ("id",)
     id = StrictCharField(max_length=200)
@@ -163,6 +170,8 @@ class WorkflowRunInputSerializer(RejectUnknownFieldsMixin, serializers.Serialize
 
 
 class JobSerializer(serializers.ModelSerializer):
+    """One job of a stored run, in the order posted."""
+
     environment = serializers.SlugRelatedField(slug_field="name", read_only=True)
     service = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
@@ -173,6 +182,8 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class CommitSerializer(serializers.ModelSerializer):
+    """A commit the run built, as posted: lead time is measured from its `committed_at`."""
+
     class Meta:
         model = Commit
         fields = list(COMMIT_FIELDS)  # as posted, in the same order
@@ -180,6 +191,8 @@ class CommitSerializer(serializers.ModelSerializer):
 
 
 class WorkflowRunSerializer(serializers.ModelSerializer):
+    """A stored workflow run with its jobs; `received_at` is when it was last posted."""
+
     project = serializers.SlugRelatedField(slug_field="key", read_only=True)
     workflow = serializers.SlugRelatedField(slug_field="name", read_only=True)
     jobs = JobSerializer(many=True, read_only=True)

@@ -57,6 +57,7 @@ def _catalogue(view: str, plural: str, singular: str, key: str, serializer: str,
             request=klass,
             response=klass,
             edits=edits,
+            conflict=True,
         ),
     )
 

@@ -128,12 +128,10 @@ class BatchListSerializer(PositionalListSerializer):
             raise serializers.ValidationError(errors)
 
 
+# Base of the catalogue serializers: strict scalar fields, batches through BatchListSerializer.
+# `batch_key` names the natural key (None: every item is a new row). No docstring on purpose: the
+# OpenAPI schema shows a serializer's docstring as its description, so each resource states its own.
 class IngestSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
-    """A catalogue row as it is posted and answered. Strings must be JSON strings and booleans JSON
-    booleans; a field the resource does not have is refused (a typo is never dropped silently)."""
-
-    # Batches go through BatchListSerializer; `batch_key` names the natural key (None: every item is new).
-
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
@@ -152,6 +150,9 @@ def project_field(**kwargs):
 
 
 class ProjectSerializer(IngestSerializer):
+    """A project, keyed by `key`: posting a known key updates its `name`. Projects are what the Zadig
+    statistics filter by (`productNames`, `projectKey`)."""
+
     batch_key = ("key",)
 
     class Meta(IngestSerializer.Meta):
@@ -162,6 +163,8 @@ class ProjectSerializer(IngestSerializer):
 
 
 class ClusterSerializer(IngestSerializer):
+    """A cluster environments run on, keyed by `name`."""
+
     batch_key = ("name",)
 
     class Meta(IngestSerializer.Meta):
@@ -171,6 +174,9 @@ class ClusterSerializer(IngestSerializer):
 
 
 class EnvironmentSerializer(IngestSerializer):
+    """An environment of a project, keyed by `project` + `name`. Deploy jobs to an environment with
+    `production: true` count as production releases. Posting a known key updates the fields sent."""
+
     batch_key = ("project", "name")
     project = project_field()
     cluster = NaturalKeyField(slug_field="name", queryset=Cluster.objects.all(), allow_null=True, required=False)
@@ -182,6 +188,8 @@ class EnvironmentSerializer(IngestSerializer):
 
 
 class ServiceSerializer(IngestSerializer):
+    """A service of a project, keyed by `project` + `name`; posting a known key updates its type."""
+
     batch_key = ("project", "name")
     project = project_field()
 
@@ -192,6 +200,9 @@ class ServiceSerializer(IngestSerializer):
 
 
 class WorkflowSerializer(IngestSerializer):
+    """A workflow of a project, keyed by `project` + `name`. Posting a workflow run creates its
+    workflow when the name is unknown."""
+
     batch_key = ("project", "name")
     project = project_field()
 
@@ -202,6 +213,8 @@ class WorkflowSerializer(IngestSerializer):
 
 
 class ArtifactSerializer(IngestSerializer):
+    """A delivered artifact (an image or a file) of a project. Every posted item is a new row."""
+
     project = project_field()
 
     class Meta(IngestSerializer.Meta):
@@ -229,6 +242,9 @@ MAX_IMAGE_CHARS = 1_024
 
 
 class ContainerSerializer(StrictSerializer):
+    """A container of the service: its name, `type` (`""`, or `init` for an init container), full image
+    address and image name."""
+
     name = StrictCharField(max_length=MAX_IMAGE_CHARS)
     type = StrictChoiceField(choices=CONTAINER_TYPES, default="")
     image = StrictCharField(max_length=MAX_IMAGE_CHARS)
@@ -243,7 +259,7 @@ def _text(max_length=MAX_YAML_CHARS):
 
 
 class ServiceSnapshotSerializer(StrictSerializer):
-    """`origin_service` / `update_service`: the service before and after the rollback."""
+    """The service as it was before (`origin_service`) or after (`update_service`) the rollback."""
 
     service_name = _text(200)
     release_name = _text(200)
@@ -268,6 +284,8 @@ class ServiceSnapshotSerializer(StrictSerializer):
 
 
 class CreateBySerializer(StrictSerializer):
+    """Who ran the rollback; every field defaults to `""`."""
+
     uid = _text(200)
     account = _text(200)
     name = _text(200)
@@ -275,8 +293,9 @@ class CreateBySerializer(StrictSerializer):
 
 
 class RollbackSerializer(StrictSerializer):
-    """The seed's rollback record. Required: project_key (an existing project), env_name,
-    service_name, origin_service, update_service, create_time; the rest default to ""/false."""
+    """A rollback record, with the fields Zadig's rollback detail returns plus `id`. Required:
+    `project_key` (an existing project), `env_name`, `service_name`, `origin_service`, `update_service`
+    and `create_time`; the other fields default to `""` or `false`. Every posted record is a new row."""
 
     id = serializers.IntegerField(read_only=True)
     project_key = project_field(source="project")

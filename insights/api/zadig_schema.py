@@ -28,6 +28,8 @@ ZADIG_ERRORS = {
 
 
 class ZadigOverviewSerializer(serializers.Serializer):
+    """How many rows of each kind are stored, over every project."""
+
     project_count = serializers.IntegerField(min_value=0)
     cluster_count = serializers.IntegerField(min_value=0)
     service_count = serializers.IntegerField(min_value=0)
@@ -37,6 +39,8 @@ class ZadigOverviewSerializer(serializers.Serializer):
 
 
 class ZadigDailySuccessSerializer(serializers.Serializer):
+    """One local day: counted jobs that passed (`success`), failed or timed out (`failure`), and both (`total`)."""
+
     date = serializers.DateField()
     success = serializers.IntegerField(min_value=0)
     failure = serializers.IntegerField(min_value=0, help_text="failed + timeout")
@@ -44,12 +48,16 @@ class ZadigDailySuccessSerializer(serializers.Serializer):
 
 
 class ZadigSuccessStatsSerializer(serializers.Serializer):
+    """Counted jobs of the range: `total`, those that passed (`success`), and one row per day."""
+
     total = serializers.IntegerField(min_value=0)
     success = serializers.IntegerField(min_value=0)
     data = ZadigDailySuccessSerializer(many=True, help_text="One row per day of the range, ascending, zero-filled.")
 
 
 class ZadigTestWeekSerializer(serializers.Serializer):
+    """Test jobs of one 7-day bucket, labelled with its last day."""
+
     date = serializers.DateField(help_text="The week's last day.")
     success_count = serializers.IntegerField(min_value=0)
     timeout_count = serializers.IntegerField(min_value=0)
@@ -57,6 +65,8 @@ class ZadigTestWeekSerializer(serializers.Serializer):
 
 
 class ZadigTestStatsSerializer(serializers.Serializer):
+    """Test jobs of the range, and weekly buckets anchored on its last day."""
+
     case_count = serializers.IntegerField(min_value=0, help_text="Latest case count of each selected test module.")
     exec_count = serializers.IntegerField(min_value=0)
     success_count = serializers.IntegerField(min_value=0)
@@ -65,6 +75,8 @@ class ZadigTestStatsSerializer(serializers.Serializer):
 
 
 class ZadigReleaseDaySerializer(serializers.Serializer):
+    """Production releases of one local day."""
+
     date = serializers.DateField()
     total = serializers.IntegerField(min_value=0)
     success_count = serializers.IntegerField(min_value=0)
@@ -72,12 +84,16 @@ class ZadigReleaseDaySerializer(serializers.Serializer):
 
 
 class ZadigReleaseStatsSerializer(serializers.Serializer):
+    """Production releases (deploy jobs to an environment with `production: true`) of the range."""
+
     total = serializers.IntegerField(min_value=0)
     success_count = serializers.IntegerField(min_value=0)
     daily_stat = ZadigReleaseDaySerializer(many=True, help_text="Every day the range touches, ascending.")
 
 
 class ZadigContainerSerializer(serializers.Serializer):
+    """A container of the service and its image."""
+
     name = serializers.CharField(allow_blank=True)
     type = serializers.CharField(allow_blank=True, help_text='"" or "init".')
     image = serializers.CharField(allow_blank=True)
@@ -85,6 +101,8 @@ class ZadigContainerSerializer(serializers.Serializer):
 
 
 class ZadigServiceSnapshotSerializer(serializers.Serializer):
+    """The service before (`origin_service`) or after (`update_service`) the rollback."""
+
     service_name = serializers.CharField(allow_blank=True)
     release_name = serializers.CharField(allow_blank=True)
     containers = ZadigContainerSerializer(many=True)
@@ -95,6 +113,8 @@ class ZadigServiceSnapshotSerializer(serializers.Serializer):
 
 
 class ZadigCreateBySerializer(serializers.Serializer):
+    """Who ran the rollback."""
+
     uid = serializers.CharField(allow_blank=True)
     account = serializers.CharField(allow_blank=True)
     name = serializers.CharField(allow_blank=True)
@@ -102,6 +122,8 @@ class ZadigCreateBySerializer(serializers.Serializer):
 
 
 class ZadigRollbackRecordSerializer(serializers.Serializer):
+    """One rollback, with exactly these fields."""
+
     project_key = serializers.CharField()
     env_name = serializers.CharField()
     env_type = serializers.CharField(allow_blank=True)
@@ -116,6 +138,8 @@ class ZadigRollbackRecordSerializer(serializers.Serializer):
 
 
 class ZadigRollbackDetailSerializer(serializers.Serializer):
+    """One page of rollback records, and how many match in all."""
+
     total = serializers.IntegerField(min_value=0, help_text="All matches, not only this page.")
     data = ZadigRollbackRecordSerializer(many=True, help_text="Newest `create_time` first; [] past the end.")
 

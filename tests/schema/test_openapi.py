@@ -86,3 +86,41 @@ def test_swagger_ui_is_public_and_served_from_our_own_static_files(anonymous_cli
     assert "//cdn." not in html and "jsdelivr" not in html and "unpkg" not in html
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"):
         assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}")
+
+
+# Words that belong to the code, not to a description an API user reads in Swagger UI.
+CODE_WORDS = ("Serializer", "batch_key", "INGEST_MAX_BATCH", "Base of", "`write`", "team's", "seed", "API.md", "DRF")
+
+
+def _descriptions(node, path="#"):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                yield path, value
+            else:
+                yield from _descriptions(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _descriptions(value, f"{path}/{index}")
+
+
+def test_descriptions_speak_to_api_users_not_about_the_code(schema):
+    leaks = [
+        (path, text)
+        for path, text in _descriptions(schema)
+        if any(word in text for word in CODE_WORDS)
+        or any(part in text for part in ("insights.", "cdnorigin.", "common."))
+    ]
+    assert leaks == []
+
+
+def test_every_component_and_operation_is_described(schema):
+    undescribed = [
+        name for name, component in schema["components"]["schemas"].items() if "description" not in component
+    ]
+    # drf-spectacular's own components: enums, pages, and the one-object-or-a-list bodies.
+    generated = ("Enum", "OneOrList", "Paginated")
+    assert [name for name in undescribed if not any(part in name for part in generated)] == []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("description"), f"{method.upper()} {path}"
