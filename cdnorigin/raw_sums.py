@@ -33,9 +33,10 @@ def _bucket_expression() -> str:
     return f"({_epoch_expression()} / {FIVE_MINUTES}) * {FIVE_MINUTES}"
 
 
-def _status_codes_expression() -> str:
-    """A table function of `s.status` yielding (key, value) rows: its codes and counts."""
-    return "jsonb_each_text(s.status)" if connection.vendor == "postgresql" else "json_each(s.status)"
+def status_codes_expression(alias: str = "s") -> str:
+    """A table function of `<alias>.status` yielding (key, value) rows: its codes and counts."""
+    function = "jsonb_each_text" if connection.vendor == "postgresql" else "json_each"
+    return f"{function}({alias}.status)"
 
 
 def _ranges_sql(chunk: list[tuple[int, datetime, datetime]]) -> tuple[str, list]:
@@ -69,7 +70,7 @@ def raw_five_minute_rows(ranges: list[tuple[int, datetime, datetime]], with_minu
     """
     samples = connection.ops.quote_name(OriginSample._meta.db_table)
     bucket = _bucket_expression()
-    codes = _status_codes_expression()
+    codes = status_codes_expression()
     count = "CAST(e.value AS bigint)"
     sums: dict[tuple[int, int], list] = {}
     minutes: dict[tuple[int, int], dict[int, tuple[int, ...]]] = defaultdict(dict)

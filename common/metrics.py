@@ -110,11 +110,10 @@ class DirtyQueueCollector:
         now = timezone.now()
         try:
             for queue in registry.rollup_queues():
-                marks = queue.dirty_model.objects
-                first = marks.order_by("marked_at").values_list("marked_at", flat=True).first()
-                dirty.add_metric([queue.label], marks.count())
-                failing.add_metric([queue.label], marks.filter(attempts__gt=0).count())
-                oldest.add_metric([queue.label], (now - first).total_seconds() if first else 0.0)
+                state = queue.state(now)
+                dirty.add_metric([queue.label], state.dirty)
+                failing.add_metric([queue.label], state.failing)
+                oldest.add_metric([queue.label], state.oldest_age_seconds)
         except DatabaseError:
             up.add_metric([], 0)
             yield up

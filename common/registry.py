@@ -9,8 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Model
+from django.db.models import Count, Min, Model, Q
 from rest_framework.response import Response
+
+
+@dataclass(frozen=True)
+class QueueState:
+    dirty: int
+    oldest_age_seconds: float  # 0.0 with no mark
+    failing: int
+    next_retry: datetime | None
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,18 @@ class RollupQueue:
     label: str
     dirty_model: type[Model]
     rebuild: Callable[[date | None], dict]
+
+    def state(self, now: datetime) -> QueueState:
+        """The queue's size, lag and failures in one aggregate: what /healthz and /metrics report."""
+        row = self.dirty_model.objects.aggregate(
+            dirty=Count("id"),
+            oldest=Min("marked_at"),
+            failing=Count("id", filter=Q(attempts__gt=0)),
+            next_retry=Min("retry_at"),
+        )
+        oldest = row["oldest"]
+        age = (now - oldest).total_seconds() if oldest else 0.0
+        return QueueState(row["dirty"], age, row["failing"], row["next_retry"])
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import time
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Min, Q
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -49,19 +48,12 @@ def rollup_lag() -> dict:
     now = timezone.now()
     lag = {}
     for queue in registry.rollup_queues():
-        name, model = queue.label, queue.dirty_model
-        row = model.objects.aggregate(
-            dirty=Count("id"),
-            oldest=Min("marked_at"),
-            failing=Count("id", filter=Q(attempts__gt=0)),
-            next_retry=Min("retry_at"),
-        )
-        oldest = row["oldest"]
-        lag[name] = {
-            "dirty_buckets": row["dirty"],
-            "oldest_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0,
-            "failing_buckets": row["failing"],
-            "next_retry_at": row["next_retry"].isoformat() if row["next_retry"] else None,
+        state = queue.state(now)
+        lag[queue.label] = {
+            "dirty_buckets": state.dirty,
+            "oldest_age_seconds": round(state.oldest_age_seconds, 1) if state.dirty else 0,
+            "failing_buckets": state.failing,
+            "next_retry_at": state.next_retry.isoformat() if state.next_retry else None,
         }
     return lag
 

@@ -25,6 +25,7 @@ from cdnorigin.models import Domain, OriginRollup, OriginSample
 from cdnorigin.origin_data.limits import check_answer_size
 from cdnorigin.params import BOTH, PER_DOMAIN, TOTAL, OriginQuery
 from cdnorigin.periods import Periods, periods_between
+from cdnorigin.raw_sums import status_codes_expression
 
 MINUTE_BLOCKS = "minute_blocks"
 MINUTE_CODES = "minute_codes"
@@ -167,16 +168,13 @@ def _stored_codes(plan: Plan) -> list[tuple[int, str]]:
     where += [f"r.{time_column} >= %s", f"r.{time_column} < %s"]
     adapt = connection.ops.adapt_datetimefield_value  # as stored (SQLite compares the text)
     params += [adapt(periods.first_datetime()), adapt(periods.end_datetime())]
-    if connection.vendor == "postgresql":
-        codes, first, counted = "jsonb_each_text(r.status)", "left(e.key, 1)", "e.value::bigint > 0"
-    else:
-        codes, first, counted = "json_each(r.status)", "substr(e.key, 1, 1)", "CAST(e.value AS INTEGER) > 0"
-    where += [f"{first} = %s", counted]
+    where += ["substr(e.key, 1, 1) = %s", "CAST(e.value AS bigint) > 0"]
     params.append(str(plan.status_class))
     if plan.scope is not None:
         where.append(f"r.domain_id IN ({', '.join(['%s'] * len(plan.scope))})")
         params += plan.scope
     with connection.cursor() as cursor:
         condition = " AND ".join(where)
+        codes = status_codes_expression("r")
         cursor.execute(f"SELECT r.domain_id, e.key FROM {table} r, {codes} e WHERE {condition} GROUP BY 1, 2", params)
         return cursor.fetchall()
