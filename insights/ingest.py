@@ -136,7 +136,8 @@ def ingest_workflow_runs(items: list[dict]) -> list[StoredRun]:
         runs, jobs = [], []
         for item in items:
             pid = projects[item["project"]].pk
-            runs.append((item["id"], pid, workflows[(pid, item["workflow"])].pk, item["status"], item["created_at"]))
+            workflow = workflows[(pid, item["workflow"])].pk
+            runs.append((item["id"], pid, workflow, item["status"], item["created_at"], item.get("branch", "")))
             for position, job in enumerate(item["jobs"]):
                 jobs.append(
                     (
@@ -210,13 +211,14 @@ def _write_postgresql(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, S
         # xmax = 0 marks a row this statement inserted (an updated row carries our lock's xid).
         cursor.execute(
             f"""
-            INSERT INTO {run_table} (id, project_id, workflow_id, status, created_at, received_at)
-            SELECT r.id, r.project_id, r.workflow_id, r.status, r.created_at, %s
-            FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])
-                AS r(id, project_id, workflow_id, status, created_at)
+            INSERT INTO {run_table} (id, project_id, workflow_id, status, created_at, branch, received_at)
+            SELECT r.id, r.project_id, r.workflow_id, r.status, r.created_at, r.branch, %s
+            FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[], %s::text[])
+                AS r(id, project_id, workflow_id, status, created_at, branch)
             ORDER BY r.id
             ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, workflow_id = EXCLUDED.workflow_id,
-                status = EXCLUDED.status, created_at = EXCLUDED.created_at, received_at = EXCLUDED.received_at
+                status = EXCLUDED.status, created_at = EXCLUDED.created_at, branch = EXCLUDED.branch,
+                received_at = EXCLUDED.received_at
             RETURNING id, xmax = 0
             """,
             [received_at, *map(list, zip(*runs, strict=True))],
@@ -238,8 +240,8 @@ def _write_portable(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, Sto
     ids = [run[0] for run in runs]
     existing = set(WorkflowRun.objects.filter(id__in=ids).values_list("id", flat=True))
     objects = [
-        WorkflowRun(id=run_id, project_id=pid, workflow_id=wid, status=status, created_at=created_at)
-        for run_id, pid, wid, status, created_at in sorted(runs)
+        WorkflowRun(id=run_id, project_id=pid, workflow_id=wid, status=status, created_at=created_at, branch=branch)
+        for run_id, pid, wid, status, created_at, branch in sorted(runs)
     ]
     # Upserting the runs first locks them, so a concurrent re-post of the same id waits for us
     # and then replaces our jobs instead of adding to them. One lock order: no deadlock.
@@ -247,7 +249,7 @@ def _write_portable(runs: list[tuple], jobs: list[tuple]) -> tuple[dict[str, Sto
         objects,
         update_conflicts=True,
         unique_fields=["id"],
-        update_fields=["project", "workflow", "status", "created_at", "received_at"],
+        update_fields=["project", "workflow", "status", "created_at", "branch", "received_at"],
         batch_size=BATCH_SIZE,
     )
     # auto_now set each object's received_at as it was written.

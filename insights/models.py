@@ -160,6 +160,9 @@ def _check_times(**moments) -> None:
         raise ValidationError(errors)
 
 
+MAX_BRANCH = 255  # git refuses longer ref names on most file systems
+
+
 class WorkflowRun(models.Model):
     """One execution of a workflow, keyed by the CI system's own id so re-posts replace it."""
 
@@ -168,6 +171,8 @@ class WorkflowRun(models.Model):
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
     status = models.CharField(max_length=16, choices=Status.choices)
     created_at = models.DateTimeField()
+    # What DORA's rework rate reads (a hotfix branch pattern); blank when the CI system gave none.
+    branch = models.CharField(max_length=MAX_BRANCH, blank=True, default="")
     received_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -13,11 +13,9 @@ from collections.abc import Mapping
 from django.db import transaction
 from rest_framework.exceptions import NotFound, ValidationError
 
-from insights.api.run_items import validate_runs
+from insights.api.run_items import RUN_FIELDS, validate_runs
 from insights.ingest import StoredRun, ingest_workflow_runs
 from insights.models import WorkflowRun
-
-RUN_FIELDS = ("id", "project", "workflow", "status", "created_at", "jobs", "commits")
 
 
 def _as_posted(serialized: Mapping) -> dict:

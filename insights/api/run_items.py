@@ -36,6 +36,7 @@ from insights.models import (
     EARLIEST_TIME,
     FINAL_STATUSES,
     LATEST_TIME,
+    MAX_BRANCH,
     MAX_COMMIT_MESSAGE,
     MAX_COMMITS,
     Job,
@@ -46,7 +47,7 @@ from insights.models import (
 MAX_TEXT = 200
 MAX_PROJECT_KEY = 64
 
-RUN_FIELDS = ("id", "project", "workflow", "status", "created_at", "jobs", "commits")
+RUN_FIELDS = ("id", "project", "workflow", "status", "created_at", "branch", "jobs", "commits")
 COMMIT_FIELDS = ("sha", "repo", "committed_at", "author", "message")
 SHA_MESSAGE = "Enter a commit SHA: 40 or 64 hexadecimal characters."
 _HEX = frozenset("0123456789abcdef")
@@ -114,6 +115,10 @@ def _created(value):
     return when(value, null_ok=False)
 
 
+def _branch(value):
+    return text(value, MAX_BRANCH, blank_ok=True)
+
+
 # (field, check, required), in the serializers' field order (their errors come in that order);
 # an optional field that is absent stays absent. test_module and case_count follow in _job.
 _JOB_CHECKS = (
@@ -131,6 +136,7 @@ _RUN_CHECKS = (
     ("workflow", _name, True),
     ("status", _status, True),
     ("created_at", _created, True),
+    ("branch", _branch, False),
 )
 
 
@@ -220,6 +226,7 @@ def _run(data) -> dict:
         raise not_a_dict(data)
     run, errors = {}, {}
     checked(data, _RUN_CHECKS, run, errors)
+    run.setdefault("branch", "")
     value = data.get("jobs", ABSENT)
     try:
         run["jobs"] = [] if value is ABSENT else _jobs(value)
@@ -326,6 +333,9 @@ def _fast_run(data) -> dict | None:
         "created_at": _fast_when(data.get("created_at")),
     }
     if None in run.values():
+        return None
+    run["branch"] = _fast_text(data["branch"], MAX_BRANCH, True) if "branch" in data else ""
+    if run["branch"] is None:
         return None
     jobs = data.get("jobs", [])
     if type(jobs) is not list:

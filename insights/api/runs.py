@@ -42,6 +42,7 @@ from insights.api.serializers import (
 from insights.ingest import StoredRun, ingest_workflow_runs
 from insights.models import (
     FINAL_STATUSES,
+    MAX_BRANCH,
     MAX_COMMIT_MESSAGE,
     MAX_COMMITS,
     Commit,
@@ -155,6 +156,9 @@ class WorkflowRunInputSerializer(RejectUnknownFieldsMixin, serializers.Serialize
     workflow = StrictCharField(max_length=200, help_text="workflow name; created when unknown")
     status = StrictChoiceField(choices=Status.choices)
     created_at = AwareDateTimeField()
+    branch = StrictCharField(
+        max_length=MAX_BRANCH, required=False, allow_blank=True, default="", help_text="the branch or ref the run built"
+    )
     jobs = JobInputSerializer(many=True, required=False)
     commits = CommitInputSerializer(many=True, required=False, max_length=MAX_COMMITS)
 
@@ -200,7 +204,7 @@ class WorkflowRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WorkflowRun
-        fields = ["id", "project", "workflow", "status", "created_at", "received_at", "jobs", "commits"]
+        fields = ["id", "project", "workflow", "status", "created_at", "branch", "received_at", "jobs", "commits"]
         read_only_fields = fields
 
 
@@ -304,6 +308,7 @@ def echo(items: list[dict], stored: list[StoredRun]) -> list[dict]:
             "workflow": item["workflow"],
             "status": item["status"],
             "created_at": when(item["created_at"]),
+            "branch": item["branch"],
             "received_at": when(run.received_at),
             "jobs": [
                 {
