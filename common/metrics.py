@@ -54,6 +54,17 @@ ROLLUP_BUCKETS = Counter("insights_rollup_buckets_total", "Dirty buckets taken b
 ROLLUP_FAILURES = Counter(
     "insights_rollup_bucket_failures_total", "Bucket recomputes that failed and were set aside for a retry.", ["app"]
 )
+WEBHOOK_DELIVERIES = Counter(
+    "insights_webhook_deliveries_total",
+    "Webhook deliveries answered, by source name (unknown: no enabled source of that name) and outcome "
+    "(accepted, duplicate, ignored, unauthorized, malformed, too_large, not_found).",
+    ["source", "outcome"],
+)
+DELIVERIES_APPLIED = Counter(
+    "insights_deliveries_applied_total",
+    "Stored deliveries applied to runs, by source kind and outcome (applied, failed).",
+    ["kind", "outcome"],
+)
 THROTTLED = Counter(
     "insights_cdn_throttled_total", "DescribeCdnOriginData requests refused with 429 FlowLimitExceeded."
 )
@@ -87,6 +98,14 @@ def rollup_run(app: str, buckets: int, seconds: float) -> None:
     """One dirty-queue recompute run of `app` took `seconds` and took `buckets` marks."""
     ROLLUP_SECONDS.labels(app).observe(seconds)
     ROLLUP_BUCKETS.labels(app).inc(buckets)
+
+
+def webhook_delivery(source: str, outcome: str) -> None:
+    WEBHOOK_DELIVERIES.labels(source, outcome).inc()
+
+
+def delivery_applied(kind: str, outcome: str) -> None:
+    DELIVERIES_APPLIED.labels(kind, outcome).inc()
 
 
 def ingest_rows(kind: str, outcome: str, count: int) -> None:

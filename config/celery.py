@@ -33,6 +33,17 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*"),
         "options": {"expires": 55},
     },
+    # Applies webhook deliveries whose on-commit task was lost.
+    "sweep-pending-deliveries": {
+        "task": "insights.tasks.apply_pending_deliveries",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "purge-old-deliveries": {
+        "task": "insights.tasks.purge_deliveries",
+        "schedule": crontab(minute=37, hour=3),
+        "options": {"expires": 3600},
+    },
     # Drops origin rows past CDN_RETENTION_DAYS, daily in the quiet hours.
     "purge-expired-origin-data": {
         "task": "cdnorigin.tasks.purge_expired_origin_data",

@@ -236,6 +236,13 @@ CDN_RETENTION_DAYS = env_int("CDN_RETENTION_DAYS", 92)
 CDN_RATE_LIMIT_PER_SECOND = env_int("CDN_RATE_LIMIT_PER_SECOND", 20)
 CDN_MAX_CLOCK_SKEW_SECONDS = env_int("CDN_MAX_CLOCK_SKEW_SECONDS", 900)
 
+# Sources (insights.sources): webhook bodies above this many bytes are refused (GitHub caps its own at 25 MB);
+# raw deliveries are kept this many days after a run's last one; secrets are encrypted with this Fernet key
+# (blank: one derived from SECRET_KEY).
+INSIGHTS_HOOK_MAX_BYTES = env_int("INSIGHTS_HOOK_MAX_BYTES", 5 * 1024 * 1024)
+INSIGHTS_DELIVERY_RETENTION_DAYS = env_int("INSIGHTS_DELIVERY_RETENTION_DAYS", 30)
+INSIGHTS_SOURCE_KEY = os.environ.get("INSIGHTS_SOURCE_KEY", "")
+
 # GET /metrics (common.metrics): a Bearer token when METRICS_TOKEN is set, else these networks (CIDRs).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 try:

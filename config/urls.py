@@ -10,11 +10,13 @@ from config.health import healthz
 from insights.api.errors import openapi_not_found
 from insights.pages import delivery
 from insights.rollback_pages import rollback_diff, rollback_download
+from insights.sources.views import hook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    path("hooks/<slug:name>/", hook, name="source-hook"),
     path("delivery/", delivery, name="delivery-page"),
     path("delivery/rollbacks/<int:rollback_id>/", rollback_diff, name="rollback-diff"),
     path("delivery/rollbacks/<int:rollback_id>/download/<slug:part>", rollback_download, name="rollback-download"),

@@ -434,3 +434,7 @@ class DirtyJobDay(models.Model):
 
     def __str__(self):
         return f"project {self.project_pk} on {self.day}"
+
+
+# The sources' models live beside their code; importing them here registers them with the app.
+from insights.sources.models import Delivery, Source  # noqa: E402, F401

@@ -18,6 +18,7 @@ from django.db import InterfaceError, OperationalError
 
 from common import metrics
 from insights import rollups
+from insights.sources import apply, retention
 
 logger = logging.getLogger(__name__)
 
@@ -46,3 +47,29 @@ def recompute_dirty_job_days(limit: int | None = None) -> int:
         extra={"app": "insights", "buckets": done, "duration_ms": round((time.monotonic() - started) * 1000, 1)},
     )
     return done
+
+
+@shared_task(
+    name="insights.tasks.apply_delivery",
+    ignore_result=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    max_retries=MAX_RETRIES,
+    retry_backoff=True,
+    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+)
+def apply_delivery(pk: int) -> str | None:
+    """Apply one stored webhook delivery (queued on commit by the hook that stored it)."""
+    return apply.apply_delivery(pk)
+
+
+@shared_task(name="insights.tasks.apply_pending_deliveries", ignore_result=True)
+def apply_pending_deliveries() -> int:
+    """Apply deliveries whose queued apply was lost (broker down, worker killed)."""
+    return apply.apply_pending()
+
+
+@shared_task(name="insights.tasks.purge_deliveries", ignore_result=True)
+def purge_deliveries() -> int:
+    """Drop raw deliveries past INSIGHTS_DELIVERY_RETENTION_DAYS."""
+    return retention.purge_deliveries()
