@@ -242,6 +242,8 @@ CDN_MAX_CLOCK_SKEW_SECONDS = env_int("CDN_MAX_CLOCK_SKEW_SECONDS", 900)
 INSIGHTS_HOOK_MAX_BYTES = env_int("INSIGHTS_HOOK_MAX_BYTES", 5 * 1024 * 1024)
 INSIGHTS_DELIVERY_RETENTION_DAYS = env_int("INSIGHTS_DELIVERY_RETENTION_DAYS", 30)
 INSIGHTS_SOURCE_KEY = os.environ.get("INSIGHTS_SOURCE_KEY", "")
+# The address other systems reach this service at: what add_source prints as the webhook URL.
+INSIGHTS_PUBLIC_URL = os.environ.get("INSIGHTS_PUBLIC_URL", "http://127.0.0.1:8000")
 
 # GET /metrics (common.metrics): a Bearer token when METRICS_TOKEN is set, else these networks (CIDRs).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -8,6 +8,6 @@ overwritten by the next recompute. Secrets (token hashes) are never rendered.
 Importing the modules registers their ModelAdmins when Django's admin autodiscovery imports this package.
 """
 
-from insights.admin import catalogue, derived, rollbacks, runs
+from insights.admin import catalogue, derived, rollbacks, runs, sources
 
-__all__ = ["catalogue", "derived", "rollbacks", "runs"]
+__all__ = ["catalogue", "derived", "rollbacks", "runs", "sources"]
