@@ -28,6 +28,8 @@ from insights.models import (
     Workflow,
     WorkflowRun,
 )
+from insights.sources import secrets
+from insights.sources.models import Delivery, Source
 
 DERIVED = (DailyJobStat, DailyJobTotal, DirtyJobDay, TestModule)
 K8S_YAML = (
@@ -90,6 +92,8 @@ def rows(db):
     )
     DirtyJobDay.objects.update_or_create(project_pk=shop.pk, day=date(2024, 8, 30))
     raw_token = create_api_token("ci-bot")
+    source = Source.objects.create(name="acme-gh", kind="github", project=shop, secret=secrets.keep("github", "s"))
+    Delivery.objects.create(source=source, delivery_id="d-1", event="ping", body="{}", state="applied")
     return {"run": run, "shop": shop, "prod": prod, "foreign_env": foreign_env, "web": web, "token": raw_token}
 
 
@@ -104,7 +108,7 @@ def url(model, view: str, *args) -> str:
 def test_every_insights_model_is_in_the_admin():
     expected = {
         Project, Cluster, Environment, Service, Workflow, Artifact, WorkflowRun, Job, TestModule, Rollback,
-        ServiceSnapshot, DailyJobStat, DailyJobTotal, DirtyJobDay, ApiToken, Commit,
+        ServiceSnapshot, DailyJobStat, DailyJobTotal, DirtyJobDay, ApiToken, Commit, Source, Delivery,
     }  # fmt: skip
     assert set(registered("insights", "common")) == expected
 
@@ -121,8 +125,9 @@ def test_changelist_and_change_form_render_for_a_superuser(admin_client, rows, m
 @pytest.mark.parametrize("model", registered("insights", "common"), ids=lambda m: m.__name__)
 def test_add_form_renders_unless_rows_come_from_elsewhere(admin_client, rows, model):
     response = admin_client.get(url(model, "add"))
-    # Derived rows are computed; tokens are issued by create_api_token (the raw token is shown there).
-    assert response.status_code == (403 if model in (*DERIVED, ApiToken) else 200)
+    # Derived rows are computed; tokens are issued by create_api_token (the raw token is shown there);
+    # deliveries are what sources sent.
+    assert response.status_code == (403 if model in (*DERIVED, ApiToken, Delivery) else 200)
 
 
 @pytest.mark.parametrize(
