@@ -232,6 +232,7 @@ def run_items(catalogue: Catalogue, count: int, first: datetime, days: int, seed
                 "workflow": "ci" if n % 2 else "release",
                 "status": jobs[-1]["status"],
                 "created_at": created.isoformat(),
+                "branch": "hotfix/urgent" if n % 20 == 7 else "main",
                 "jobs": jobs,
             }
         )
@@ -247,7 +248,8 @@ def copy_runs(catalogue: Catalogue, items: list[dict]) -> CopyStats:
         for item in items:
             pid = by_key[item["project"]]
             workflow = catalogue.workflows[pid][0 if item["workflow"] == "ci" else 1]
-            yield (item["id"], pid, workflow, item["status"], datetime.fromisoformat(item["created_at"]), now)
+            created = datetime.fromisoformat(item["created_at"])
+            yield (item["id"], pid, workflow, item["status"], created, item.get("branch", ""), now)
 
     def jobs():
         for item in items:
@@ -275,7 +277,9 @@ def copy_runs(catalogue: Catalogue, items: list[dict]) -> CopyStats:
     run_rows, job_rows = list(runs()), list(jobs())  # built before the clock starts, as above
     began = time.perf_counter()
     written = _copy(
-        WorkflowRun._meta.db_table, ("id", "project_id", "workflow_id", "status", "created_at", "received_at"), run_rows
+        WorkflowRun._meta.db_table,
+        ("id", "project_id", "workflow_id", "status", "created_at", "branch", "received_at"),
+        run_rows,
     )
     written += _copy(Job._meta.db_table, JOB_COLUMNS, job_rows)  # the columns the ingest COPYs, in its order
     return CopyStats(written, time.perf_counter() - began)
