@@ -112,7 +112,7 @@ class InsightsGenerator:
         plan = [
             ("ci-dev", self.poisson(6 * scale)),
             ("qa-deploy", self.poisson(2 * scale)),
-            ("release", int(self.rng.random() < 0.45 * scale)),
+            ("release", int(self.rng.random() < 0.45 * scale) + int(self.rng.random() < 0.45 * scale)),
             ("hotfix", int(self.rng.random() < 0.08 * scale)),
             ("ops", int(self.rng.random() < 0.3)),
         ]
