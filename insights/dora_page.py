@@ -136,6 +136,8 @@ class Dora:
                     "metric": metric,
                     "title": title,
                     "value": figures["value"],
+                    "raw": "" if figures["value"] is None else repr(figures["value"]),
+                    "raw_change": "" if figures["change_percent"] is None else repr(figures["change_percent"]),
                     "display": human(figures["unit"], figures["value"]),
                     "previous": human(figures["unit"], figures["previous"]),
                     "level": figures["level"],
@@ -167,7 +169,7 @@ def service_rows(table: Table) -> list[list[dict]]:
     """The per-service table's cells: what is shown, and the raw value the sort reads."""
     return [
         [
-            {"name": name, "text": service_cell(name, value), "value": "" if value is None else value}
+            {"name": name, "text": service_cell(name, value), "value": "" if value is None else str(value)}
             for name, value in zip(table.columns, row, strict=True)
         ]
         for row in table.rows
