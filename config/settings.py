@@ -137,6 +137,9 @@ try:
 except (ZoneInfoNotFoundError, ValueError) as exc:
     raise ImproperlyConfigured(f"INSIGHTS_TIME_ZONE {INSIGHTS_TIME_ZONE!r} is not a known zone") from exc
 TIME_ZONE = INSIGHTS_TIME_ZONE
+# DORA's rework rate: a production deployment from a run whose branch matches one of these fnmatch
+# patterns (comma-separated, case-sensitive) is an unplanned fix (README "DORA metrics").
+INSIGHTS_DORA_REWORK_BRANCHES = env_list("INSIGHTS_DORA_REWORK_BRANCHES", ["hotfix/*", "hotfix-*"])
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

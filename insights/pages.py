@@ -27,7 +27,7 @@ from common.charts import (
     success_rate,
     text_error,
 )
-from insights import rollback_records, selectors
+from insights import dora_page, rollback_records, selectors
 from insights.dirty import day_bounds, local_day
 from insights.models import Project, Rollback, ServiceSnapshot
 
@@ -236,7 +236,9 @@ def image_changes(before: list[dict], after: list[dict]) -> list[dict]:
 
 @staff_member_required
 def delivery(request) -> HttpResponse:
-    """The page, or one chart's rows as CSV (`?format=csv&chart=build|deploy|test|release`)."""
+    """The page, or one chart's rows as CSV (`?format=csv&chart=build|deploy|test|release|lead_time|services`).
+
+    `?sort=column` (or `-column`) orders the DORA per-service table and its CSV."""
     form = DeliveryForm(with_defaults(request.GET))
     wants_csv = request.GET.get("format") == "csv"
     if not form.is_valid():
@@ -245,15 +247,24 @@ def delivery(request) -> HttpResponse:
         return render(request, "pages/delivery.html", {"form": form}, status=400)
     keys = form.cleaned_data["project"] or None
     first, last = form.cleaned_data["start"], form.cleaned_data["end"]
+    sort = request.GET.get("sort", "")
+    if wants_csv:
+        if request.GET.get("chart") in dora_page.CHARTS:
+            tables = dora_page.Dora.load(keys, first, last).tables(sort)
+        else:
+            tables = Delivery.load(keys, first, last).tables()
+        charts = CHARTS + dora_page.CHARTS
+        return chosen_chart_csv(request, tables, charts, lambda chart: f"delivery-{chart}-{first}-{last}.csv")
     data = Delivery.load(keys, first, last)
     tables = data.tables()
-    if wants_csv:
-        return chosen_chart_csv(request, tables, CHARTS, lambda chart: f"delivery-{chart}-{first}-{last}.csv")
+    dora = dora_page.Dora.load(keys, first, last)
+    dora_tables = dora.tables(sort)
     total_rollbacks, entries = rollbacks(keys, first, last)
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("chart", None)
     query["start"], query["end"] = first.isoformat(), last.isoformat()
+    csv_link = f"?{query.urlencode()}&format=csv&chart="
     context = {
         "form": form,
         "first": first,
@@ -262,7 +273,7 @@ def delivery(request) -> HttpResponse:
         "summaries": data.summaries(),
         "overview": selectors.overview(),
         "charts": [
-            {"name": name, "title": title, "csv": f"?{query.urlencode()}&format=csv&chart={name}"}
+            {"name": name, "title": title, "csv": f"{csv_link}{name}"}
             for name, title in (
                 ("build", "Builds per day"),
                 ("deploy", "Deployments per day"),
@@ -270,7 +281,16 @@ def delivery(request) -> HttpResponse:
                 ("release", "Production releases per day"),
             )
         ],
-        "chart_data": chart_specs(tables),
+        "chart_data": {**chart_specs(tables), "lead_time": dora_page.lead_time_chart(dora_tables["lead_time"])},
+        "dora": {
+            "summary": dora.summary,
+            "tiles": dora.tiles(),
+            "lead_time_csv": f"{csv_link}lead_time",
+            "commits": len(dora.lead_times),
+            "services": dora_page.service_rows(dora_tables["services"]),
+            "services_csv": f"{csv_link}services",
+            "sort_links": dora_page.sort_links(query, sort),
+        },
         "rollback_total": total_rollbacks,
         "rollbacks": entries,
     }

@@ -1,5 +1,6 @@
 """`/api/v1/` resources of the insights app."""
 
+from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from insights.api import views
@@ -15,4 +16,4 @@ router.register("artifacts", views.ArtifactViewSet, basename="artifact")
 router.register("rollbacks", views.RollbackViewSet, basename="rollback")
 router.register("workflow-runs", WorkflowRunViewSet, basename="workflowrun")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, path("", include("insights.dora.urls"))]

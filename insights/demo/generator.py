@@ -25,6 +25,7 @@ from insights.demo.catalogue import (
     USERS,
     WORKFLOWS,
 )
+from insights.demo.changes import Change, Changes, commit_rows
 from insights.demo.manifests import hash_port, rendered_yaml, values_yaml
 from insights.demo.rows import InsightsDemo
 from insights.models import (
@@ -65,6 +66,8 @@ class InsightsGenerator:
         self.demo = InsightsDemo()
         self.run_numbers: dict[tuple[str, str], int] = {}
         self.build_numbers: dict[str, int] = {}
+        self.changes = Changes(rng)
+        self.prod_deploys: list[Job] = []  # passed production deployments, in the order drawn
 
     def build(self) -> InsightsDemo:
         self.catalogue()
@@ -109,16 +112,18 @@ class InsightsGenerator:
         plan = [
             ("ci-dev", self.poisson(6 * scale)),
             ("qa-deploy", self.poisson(2 * scale)),
-            ("release", int(self.rng.random() < 0.45 * scale)),
+            ("release", int(self.rng.random() < 0.45 * scale) + int(self.rng.random() < 0.45 * scale)),
             ("hotfix", int(self.rng.random() < 0.08 * scale)),
             ("ops", int(self.rng.random() < 0.3)),
         ]
-        for workflow, count in plan:
-            for _ in range(count):
-                self.run(
-                    project, workflow, at(day, self.working_hour(), self.rng.randrange(60), self.rng.randrange(60))
-                )
+        runs = [
+            (at(day, self.working_hour(), self.rng.randrange(60), self.rng.randrange(60)), workflow)
+            for workflow, count in plan
+            for _ in range(count)
+        ]
         self.run(project, "nightly-test", at(day, 2, 0, self.rng.randrange(30)))
+        for created_at, workflow in sorted(runs):  # in time order: commits are built before they ship
+            self.run(project, workflow, created_at)
 
     def working_hour(self) -> int:
         return self.rng.choices(range(9, 22), weights=(3, 6, 7, 5, 2, 5, 7, 7, 6, 5, 3, 2, 1))[0]
@@ -131,9 +136,17 @@ class InsightsGenerator:
             product *= self.rng.random()
         return count
 
-    def run(self, project: Project, workflow_name: str, created_at: datetime, in_progress: bool = False):
+    def run(
+        self,
+        project: Project,
+        workflow_name: str,
+        created_at: datetime,
+        in_progress: bool = False,
+        fix: tuple[Service, Environment, datetime] | None = None,
+    ) -> WorkflowRun | None:
+        """One run; `fix` (service, production environment, incident time) makes it a hotfix that restores it."""
         if created_at > self.now:
-            return
+            return None
         number = self.run_numbers[(project.key, workflow_name)] = (
             self.run_numbers.get((project.key, workflow_name), 0) + 1
         )
@@ -145,19 +158,53 @@ class InsightsGenerator:
             created_at=created_at,
         )
         self.demo.runs.append(run)
+        deployable = [s for s in self.services[project.key] if s.service_type != Service.Type.VM]
+        service = fix[0] if fix else self.rng.choice(deployable)
+        run.branch = f"hotfix/{service.name}-{number}" if workflow_name == "hotfix" else "main"
+        carried = self.commits(run, workflow_name, service, fix)
         moment = created_at + timedelta(seconds=self.rng.randint(1, 15))
-        for position, spec in enumerate(self.job_specs(project, workflow_name)):
-            job = self.job(run, position, moment, running=in_progress, **spec)
+        for position, spec in enumerate(self.job_specs(project, workflow_name, service, fix and fix[1])):
+            job = self.job(run, position, moment, running=in_progress, passes=fix is not None, **spec)
             if job is None:
                 break
+            if job.type == Job.Type.DEPLOY and job.environment.production:
+                self.production_deployment(run, job, workflow_name, carried)
             if job.status != Status.PASSED:
                 run.status = job.status
                 break
             moment = job.finished_at + timedelta(seconds=self.rng.randint(2, 20))
+        return run
 
-    def job_specs(self, project: Project, workflow: str) -> list[dict]:
-        deployable = [s for s in self.services[project.key] if s.service_type != Service.Type.VM]
-        service = self.rng.choice(deployable)
+    def commits(self, run: WorkflowRun, workflow: str, service: Service, fix) -> list[Change]:
+        """The commits `run` builds: new ones on main (ci-dev), fixes (hotfix), or those waiting to ship."""
+        key, name, created = run.project.key, service.name, run.created_at
+        if workflow == "ci-dev":
+            changes = self.changes.new(key, name, created, self.rng.randint(1, 3), (2, 600))
+            self.changes.written(key, name, changes)
+        elif workflow == "qa-deploy":
+            changes = self.changes.ready(key, name, created)[-3:]
+        elif workflow == "release":
+            changes = self.changes.ready(key, name, created)
+        elif workflow == "hotfix":
+            # Written after the incident it fixes (when there is one), minutes before the run.
+            room = int((created - fix[2]).total_seconds() // 60) - 1 if fix else 90
+            changes = self.changes.new(key, name, created, self.rng.randint(1, 2), (1, max(1, min(90, room))), True)
+        else:
+            return []
+        self.demo.commits.extend(commit_rows(run, changes))
+        return changes
+
+    def production_deployment(self, run: WorkflowRun, job: Job, workflow: str, carried: list[Change]):
+        """Shipped commits leave the queue; a failed release deployment is often restored by a hotfix."""
+        if job.status == Status.PASSED:
+            self.prod_deploys.append(job)
+            if workflow == "release":
+                self.changes.shipped(run.project.key, job.service.name, carried)
+        elif job.status in (Status.FAILED, Status.TIMEOUT) and workflow == "release" and self.rng.random() < 0.8:
+            restore = job.finished_at + timedelta(minutes=self.rng.randint(20, 360))
+            self.run(run.project, "hotfix", restore, fix=(job.service, job.environment, job.finished_at))
+
+    def job_specs(self, project: Project, workflow: str, service: Service, fix_env: Environment | None) -> list[dict]:
         envs = self.envs[project.key]
         build = {"name": f"build-{service.name}", "type": "build"}
         if workflow == "ci-dev":
@@ -166,9 +213,10 @@ class InsightsGenerator:
             return [build, self.deploy(envs["qa"], service), self.test("integration")]
         if workflow == "release":
             prod = self.rng.choice([env for env in envs.values() if env.production])
-            return [build, self.deploy(envs["staging"], service), self.test("e2e"), self.deploy(prod, service)]
+            release = {**self.deploy(prod, service), "risk": 0.08}  # releases break production now and then
+            return [build, self.deploy(envs["staging"], service), self.test("e2e"), release]
         if workflow == "hotfix":
-            prod = self.rng.choice([env for env in envs.values() if env.production])
+            prod = fix_env or self.rng.choice([env for env in envs.values() if env.production])
             return [build, self.deploy(prod, service), self.test("smoke"), {"name": "notify-oncall", "type": "other"}]
         if workflow == "nightly-test":
             return [self.test(name) for name, *_ in TEST_MODULES[:3]]
@@ -183,11 +231,23 @@ class InsightsGenerator:
         return {"name": f"test-{module}", "type": "test", "test_module": module}
 
     def job(
-        self, run: WorkflowRun, position: int, start: datetime, name: str, type: str, running: bool, **extra
+        self,
+        run: WorkflowRun,
+        position: int,
+        start: datetime,
+        name: str,
+        type: str,
+        running: bool,
+        passes: bool = False,
+        **extra,
     ) -> Job | None:
         if start > self.now:
             return None  # not started yet
         status, seconds = self.outcome(type, extra.get("test_module"))
+        if passes and status != Status.PASSED:  # a restoring hotfix gets through
+            status, seconds = Status.PASSED, float(min(seconds, TIMEOUT_SECONDS[type] / 2))
+        elif status == Status.PASSED and self.rng.random() < extra.pop("risk", 0.0):
+            status, seconds = Status.FAILED, seconds * self.rng.uniform(0.3, 1.0)
         finished = start + timedelta(seconds=seconds)
         if running or finished > self.now:
             status, finished = Status.RUNNING, None
@@ -248,15 +308,23 @@ class InsightsGenerator:
     def rollback_history(self):
         count = max(2, round(self.days / 3))
         people = [(uuid.UUID(int=self.rng.getrandbits(128), version=4), *user) for user in USERS]
+        candidates, following = self.incident_candidates()
         for _ in range(count):
-            project = self.rng.choices(self.demo.projects, weights=list(self.activity.values()))[0]
-            day = self.today - timedelta(days=self.rng.randrange(self.days))
-            created = at(day, self.working_hour(), self.rng.randrange(60), self.rng.randrange(60))
-            if created > self.now:
-                created = self.now - timedelta(minutes=self.rng.randint(5, 120))
-            production = [env for env in self.envs[project.key].values() if env.production]
-            env = self.rng.choice(production if self.rng.random() < 0.7 else [self.envs[project.key]["staging"]])
-            service = self.rng.choice([s for s in self.services[project.key] if s.service_type != Service.Type.VM])
+            incident = self.incident(candidates, following) if self.rng.random() < 0.7 else None
+            if incident:
+                # A production deployment went wrong: rolled back some minutes later, then restored by a hotfix.
+                deployment, created, restore = incident
+                project, env, service = deployment.project, deployment.environment, deployment.service
+                bad_deploy = deployment.started_at
+            else:
+                project = self.rng.choices(self.demo.projects, weights=list(self.activity.values()))[0]
+                day = self.today - timedelta(days=self.rng.randrange(self.days))
+                created = at(day, self.working_hour(), self.rng.randrange(60), self.rng.randrange(60))
+                if created > self.now:
+                    created = self.now - timedelta(minutes=self.rng.randint(5, 120))
+                env = self.envs[project.key]["staging"]
+                service = self.rng.choice([s for s in self.services[project.key] if s.service_type != Service.Type.VM])
+                bad_deploy = created - timedelta(minutes=self.rng.randint(10, 60 * 48))
             uid, account, name, identity = self.rng.choice(people)
             rollback = Rollback(
                 project=project,
@@ -272,7 +340,6 @@ class InsightsGenerator:
                 create_by_identity_type=identity,
                 create_time=created,
             )
-            bad_deploy = created - timedelta(minutes=self.rng.randint(10, 60 * 48))
             good_deploy = bad_deploy - timedelta(days=self.rng.randint(2, 30), minutes=self.rng.randrange(600))
             self.demo.rollbacks.append(
                 (
@@ -281,6 +348,34 @@ class InsightsGenerator:
                     self.snapshot(rollback, "update", service, env, good_deploy, created),
                 )
             )
+            if incident:
+                self.run(project, "hotfix", restore, fix=(service, env, created))
+
+    def incident_candidates(self) -> tuple[list[Job], dict[int, datetime]]:
+        """Passed production deployments, and when the next one of the same service and environment started."""
+        by_target: dict[tuple[str, str, str], list[Job]] = {}
+        for job in self.prod_deploys:
+            by_target.setdefault((job.project.key, job.service.name, job.environment.name), []).append(job)
+        following = {}
+        for jobs in by_target.values():
+            jobs.sort(key=lambda job: job.started_at)
+            for job, later in zip(jobs, jobs[1:], strict=False):
+                following[id(job)] = later.started_at
+        return list(self.prod_deploys), following
+
+    def incident(self, candidates: list[Job], following: dict[int, datetime]):
+        """(deployment, rollback time, restore time) for a deployment with room before the next one, or None."""
+        for _ in range(20):
+            if not candidates:
+                return None
+            job = candidates.pop(self.rng.randrange(len(candidates)))
+            room = int(((following.get(id(job)) or self.now) - job.finished_at).total_seconds() // 60)
+            if room < 60:
+                continue
+            rolled_back = job.finished_at + timedelta(minutes=self.rng.randint(5, min(300, room // 3)))
+            restore = rolled_back + timedelta(minutes=self.rng.randint(10, min(240, room // 2)))
+            return job, rolled_back, restore
+        return None
 
     def snapshot(self, rollback, role, service, env, built: datetime, updated: datetime) -> ServiceSnapshot:
         project = service.project.key

@@ -6,6 +6,7 @@ from common.rows import db_datetime, insert_rows
 from insights.models import (
     Artifact,
     Cluster,
+    Commit,
     Environment,
     Job,
     Project,
@@ -29,6 +30,7 @@ class InsightsDemo:
     services: list[Service] = field(default_factory=list)
     workflows: list[Workflow] = field(default_factory=list)
     runs: list[WorkflowRun] = field(default_factory=list)
+    commits: list[Commit] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     rollbacks: list[tuple[Rollback, ServiceSnapshot, ServiceSnapshot]] = field(default_factory=list)
@@ -42,6 +44,7 @@ class InsightsDemo:
                 row.save()
         WorkflowRun.objects.bulk_create(self.runs, batch_size=BATCH)
         Job.objects.bulk_create(self.jobs, batch_size=BATCH)
+        Commit.objects.bulk_create(self.commits, batch_size=BATCH)
         # created_at is auto_now_add, which bulk_create would overwrite with the present time.
         insert_rows(
             Artifact,
@@ -60,5 +63,6 @@ class InsightsDemo:
             "artifacts": len(self.artifacts),
             "workflow runs": len(self.runs),
             "jobs": len(self.jobs),
+            "commits": len(self.commits),
             "rollbacks": len(self.rollbacks),
         }

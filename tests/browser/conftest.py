@@ -66,3 +66,25 @@ def page(browser, live_server, operator):
     tab.wait_for_url(f"{live_server.url}/")
     yield tab
     context.close()
+
+
+# Runs before any of the page's own scripts (Playwright injects it outside the page's CSP).
+RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', event => {
+  window.__cspViolations.push(`${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} ` +
+    `at ${event.sourceFile}:${event.lineNumber}`);
+});
+"""
+
+
+@pytest.fixture
+def csp_page(page):
+    """The logged-in page, recording CSP violations from the next navigation on."""
+    page.add_init_script(RECORD_VIOLATIONS)
+    page.csp_console = []
+    page.on(
+        "console",
+        lambda message: page.csp_console.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    return page

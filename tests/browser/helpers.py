@@ -1,4 +1,5 @@
-"""What the browser tests read off a page: drawn canvases, CSV downloads, the Zadig API over HTTP."""
+"""What the browser tests read off a page: drawn canvases, CSV downloads, the Zadig API over HTTP, CSP violations
+(recorded by the `csp_page` fixture)."""
 
 import csv
 import io
@@ -36,3 +37,7 @@ def fetch_csv(page, chart: str) -> list[dict]:
     response = page.request.get(href)
     assert response.ok, response.text()
     return list(csv.DictReader(io.StringIO(response.text())))
+
+
+def violations(page) -> list[str]:
+    return page.evaluate("window.__cspViolations") + page.csp_console

@@ -8,30 +8,9 @@ import pytest
 
 from insights.models import Rollback
 from tests.browser.data import delivery_data, local_input, origin_data
-from tests.browser.helpers import drawn_charts
+from tests.browser.helpers import drawn_charts, violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Runs before any of the page's own scripts (Playwright injects it outside the page's CSP).
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation', event => {
-  window.__cspViolations.push(`${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} ` +
-    `at ${event.sourceFile}:${event.lineNumber}`);
-});
-"""
-
-
-@pytest.fixture
-def csp_page(page):
-    """The logged-in page, recording CSP violations from the next navigation on."""
-    page.add_init_script(RECORD_VIOLATIONS)
-    page.csp_console = []
-    page.on(
-        "console",
-        lambda message: page.csp_console.append(message.text) if "Content Security Policy" in message.text else None,
-    )
-    return page
 
 
 def visit(page, path: str):
@@ -39,10 +18,6 @@ def visit(page, path: str):
     assert response.ok, (path, response.status)
     assert "default-src 'self'" in response.headers["content-security-policy"]
     page.wait_for_load_state("networkidle")
-
-
-def violations(page) -> list[str]:
-    return page.evaluate("window.__cspViolations") + page.csp_console
 
 
 def test_landing_page_is_styled_from_its_static_file(csp_page):
@@ -56,7 +31,7 @@ def test_delivery_page_and_a_rollback_diff_draw_without_violations(csp_page):
     start = (data.today - timedelta(days=6)).isoformat()
     visit(csp_page, f"/delivery/?start={start}&end={data.today}")
     pixels = drawn_charts(csp_page)
-    assert set(pixels) == {"build", "deploy", "test", "release"}
+    assert set(pixels) == {"build", "deploy", "test", "release", "lead_time"}
     assert all(count > 500 for count in pixels.values()), pixels
     visit(csp_page, f"/delivery/rollbacks/{Rollback.objects.get().pk}/")
     assert csp_page.locator("pre.diff .added").count() == 2

@@ -32,7 +32,7 @@ def open_week(page, data, **extra):
 def test_charts_are_drawn_and_follow_the_chosen_days_and_projects(page, data):
     open_week(page, data)
     pixels = drawn_charts(page)
-    assert set(pixels) == {"build", "deploy", "test", "release"}
+    assert set(pixels) == {"build", "deploy", "test", "release", "lead_time"}
     assert all(count > 500 for count in pixels.values()), pixels
     assert builds_card(page) == (8, 7)
 

@@ -3,6 +3,7 @@ seed, rollups that match it, and leaves a database that already has data alone w
 
 import difflib
 import random
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -17,7 +18,17 @@ from cdnorigin.demo import origin_samples
 from cdnorigin.models import CLASS_FIELDS, Domain, OriginRollup, OriginSample
 from common.demo import seed_demo
 from insights import demo
-from insights.models import DailyJobStat, Environment, Job, Project, Rollback, Service, TestModule, WorkflowRun
+from insights.models import (
+    Commit,
+    DailyJobStat,
+    Environment,
+    Job,
+    Project,
+    Rollback,
+    Service,
+    TestModule,
+    WorkflowRun,
+)
 
 NOW = datetime(2026, 3, 12, 6, 30, 17, tzinfo=UTC)  # 14:30 in Asia/Shanghai, a Thursday
 DAYS, CDN_DAYS = 21, 1
@@ -29,6 +40,10 @@ def seeded(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         yield seed_demo(days=DAYS, cdn_days=CDN_DAYS, seed=7, now=NOW)
         call_command("flush", interactive=False, verbosity=0)
+
+
+def target_of(rollback: Rollback) -> tuple:
+    return rollback.project_id, rollback.service_name, rollback.env_name
 
 
 def local(moment: datetime) -> datetime:
@@ -110,6 +125,70 @@ class TestSeededData:
                 assert changed == [f"-         image: {new_image}", f"+         image: {old_image}"]
             else:
                 assert f"tag: {old_image.rsplit(':', 1)[1]}" in after.values_yaml
+
+    def test_runs_carry_branches_mostly_main_some_hotfix(self):
+        branches = Counter(WorkflowRun.objects.values_list("branch", flat=True))
+        hotfixes = sum(count for branch, count in branches.items() if branch.startswith("hotfix/"))
+        assert hotfixes > 0 and branches["main"] > 5 * hotfixes
+        assert set(branches) == {"main"} | {branch for branch in branches if branch.startswith("hotfix/")}
+
+    def test_commits_are_built_first_and_shipped_to_production_later(self):
+        commits = Commit.objects.select_related("run__workflow")
+        assert commits.count() > 100
+        built_on = {}
+        for commit in commits:
+            assert re.fullmatch(r"[0-9a-f]{40}", commit.sha) and commit.author and commit.message
+            assert commit.repo.endswith("/" + commit.message.split("(", 1)[1].split(")", 1)[0])
+            assert commit.committed_at < commit.run.created_at  # minutes to days before the run
+            built_on.setdefault(commit.sha, []).append(commit.run)
+        released = Commit.objects.filter(run__workflow__name="release", run__jobs__environment__production=True)
+        shas = set(released.filter(run__jobs__status="passed", run__jobs__type="deploy").values_list("sha", flat=True))
+        assert len(shas) > 20
+        for sha in shas:  # every released commit was built by an earlier ci-dev run
+            runs = sorted(built_on[sha], key=lambda run: run.created_at)
+            assert runs[0].workflow.name == "ci-dev" and len(runs) >= 2
+        # Lead times range from under an hour (hotfixes) to days (waiting for a release).
+        lead = []
+        for job in Job.objects.filter(type="deploy", status="passed", environment__production=True):
+            lead += [(job.finished_at - c.committed_at).total_seconds() for c in Commit.objects.filter(run=job.run)]
+        assert min(lead) < 3600 and max(lead) > 86400
+
+    def test_production_failures_are_followed_by_restoring_deployments(self):
+        deploys = list(
+            Job.objects.filter(type="deploy", environment__production=True)
+            .exclude(status="running")
+            .select_related("run", "service", "environment")
+            .order_by("started_at")
+        )
+
+        def restored_after(project_id, service, env, moment):
+            return any(
+                job.status == "passed" and job.run.branch.startswith("hotfix/") and job.started_at > moment
+                for job in deploys
+                if (job.project_id, job.service.name, job.environment.name) == (project_id, service, env)
+            )
+
+        rollbacks = list(Rollback.objects.filter(production=True))
+        assert rollbacks
+        for rollback in rollbacks:  # each rolls back a production deployment of that very service and environment
+            target = target_of(rollback)
+            earlier = [
+                job
+                for job in deploys
+                if (job.project_id, job.service.name, job.environment.name) == target
+                and job.status == "passed"
+                and job.finished_at < rollback.create_time
+            ]
+            assert earlier
+        assert any(restored_after(*target_of(r), r.create_time) for r in rollbacks)
+        failed = [job for job in deploys if job.status in ("failed", "timeout") and job.run.workflow.name == "release"]
+        assert failed
+        restored = [
+            job
+            for job in failed
+            if restored_after(job.project_id, job.service.name, job.environment.name, job.finished_at)
+        ]
+        assert restored
 
     def test_every_domain_has_a_sample_for_every_minute(self):
         end = NOW.replace(second=0)

@@ -322,6 +322,8 @@ def plausible_query_value(param: Param) -> str:
         return "1"
     if param.schema.get("format") == "date-time":
         return TIME
+    if param.schema.get("enum"):  # a required choice, e.g. the DORA metric
+        return str(param.schema["enum"][0])
     return STRING_HINTS.get(param.name, "x")
 
 
