@@ -30,6 +30,7 @@ from fnmatch import fnmatchcase
 from django.conf import settings
 from django.db.models import Case, F, Max, Min, When
 
+from insights.dora.rows import instant, raw_rows
 from insights.dora.scope import Scope
 from insights.models import Job, Rollback
 
@@ -63,9 +64,12 @@ def deployments(lo: datetime, hi: datetime, scope: Scope) -> list[Deployment]:
 
     found: list[Deployment] = []
     failures: dict[Target, list[datetime]] = {}
-    for project, service, env, status, finished, run_id, branch in jobs.filter(
-        finished_at__gte=lo, finished_at__lt=hi
-    ).values_list(*_TARGET, "status", "finished_at", "run_id", "run__branch"):
+    for project, service, env, status, finished, run_id, branch in raw_rows(
+        jobs.filter(finished_at__gte=lo, finished_at__lt=hi).values_list(
+            *_TARGET, "status", "finished_at", "run_id", "run__branch"
+        )
+    ):
+        finished = instant(finished)
         if status == PASSED:
             found.append(Deployment((project, service, env), finished, run_id, branch))
         else:

@@ -10,48 +10,45 @@ Rules (README "DORA metrics" says the same):
 - Nothing is cached: a commit posted late on the deploying run (a re-post) counts from then on.
 - Per target (the per-service table) the first deployment is the first one to that target.
 
-Two statements: the first deployments (GROUP BY repo, sha) of the commits deployed in the range, and
-their earliest commit times, both narrowed to the shas deployed in the range through the sha index.
+One statement: production deploy jobs finished before the range ends, joined to their runs' commits,
+grouped by (repo, sha) and kept when the first lies in the range; the earliest commit time is a correlated
+subquery on the (repo, sha) of each group (the sha index). Its cost grows with the history before the range.
 """
 
 from datetime import datetime
 
-from django.db.models import Min
+from django.db.models import Min, OuterRef, Subquery
 
 from insights.dora.buckets import seconds
+from insights.dora.rows import instant, raw_rows
 from insights.dora.scope import Scope
-from insights.models import Commit
+from insights.models import Commit, Job
 
-_PER_TARGET = ("run__jobs__project__key", "run__jobs__service__name", "run__jobs__environment__name")
+_PER_TARGET = ("project__key", "service__name", "environment__name")
 
 
 def commit_lead_times(lo: datetime, hi: datetime, scope: Scope, per_target: bool = False) -> list[tuple]:
     """(first deployment, lead seconds) of each commit first deployed in [lo, hi); with `per_target`,
     (target, first deployment, lead seconds) of each commit and target first deployed there in it."""
-    q = scope.jobs("run__jobs__")
-    q_passed = {"run__jobs__status": "passed"}
-    in_range = Commit.objects.filter(q, run__jobs__finished_at__gte=lo, run__jobs__finished_at__lt=hi, **q_passed)
-    shas = in_range.order_by().values("sha")
-    group = ("repo", "sha", *(_PER_TARGET if per_target else ()))
-    firsts = (
-        Commit.objects.filter(q, sha__in=shas, **q_passed)
+    earliest = (
+        Commit.objects.filter(repo=OuterRef("run__commits__repo"), sha=OuterRef("run__commits__sha"))
+        .order_by()
+        .values("sha")
+        .annotate(at=Min("committed_at"))
+        .values("at")
+    )
+    group = ("run__commits__repo", "run__commits__sha", *(_PER_TARGET if per_target else ()))
+    query = (
+        Job.objects.filter(scope.jobs(), status="passed", finished_at__lt=hi, run__commits__isnull=False)
         .order_by()
         .values(*group)
-        .annotate(first=Min("run__jobs__finished_at"))
-        .filter(first__gte=lo, first__lt=hi)
-        .values_list(*group, "first")
+        .annotate(first=Min("finished_at"), committed=Subquery(earliest))
+        .filter(first__gte=lo)
+        .values_list(*group, "first", "committed")
     )
-    rows = list(firsts)
-    if not rows:
-        return []
-    committed = {
-        (repo, sha): at
-        for repo, sha, at in Commit.objects.filter(sha__in=shas)
-        .order_by()
-        .values("repo", "sha")
-        .annotate(at=Min("committed_at"))
-        .values_list("repo", "sha", "at")
-    }
-    if per_target:
-        return [(tuple(row[2:5]), row[5], seconds(row[5] - committed[row[0], row[1]])) for row in rows]
-    return [(first, seconds(first - committed[repo, sha])) for repo, sha, first in rows]
+    found = []
+    for *key, first, committed in raw_rows(query):
+        first = instant(first)
+        lead = seconds(first - instant(committed))
+        found.append((tuple(key[2:]), first, lead) if per_target else (first, lead))
+    return found

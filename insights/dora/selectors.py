@@ -71,13 +71,13 @@ def _figures(start: date, end: date, scope: Scope) -> dict:
     rows = history.deployments(grid.lo, grid.hi, scope)
     leads = [lead for _, lead in commit_lead_times(grid.lo, grid.hi, scope)]
     restores = _restore_seconds(rows)
-    days = (end - start).days + 1
+    days = Grid(start, end, "daily")
     failed = sum(d.failed for d in rows)
     return {
         "deployment_frequency": {
-            "value": len(rows) / days,
+            "value": len(rows) / len(days.days),
             "deployments": len(rows),
-            "days_with_deployment": len({Grid(start, end, "daily").index(d.finished) for d in rows}),
+            "days_with_deployment": len({days.index(d.finished) for d in rows}),
         },
         "lead_time_for_changes": {"value": median(leads), "p90": p90(leads), "commits": len(leads)},
         "change_failure_rate": {
