@@ -23,6 +23,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the project's packages
 
 from bench.cdn_scenarios import cdn_phase, scaling_phase
+from bench.dora_scenarios import dora_phase
 from bench.harness import (
     DEFAULT_DATABASE_URL,
     FULL,
@@ -39,6 +40,7 @@ from bench.zadig_scenarios import run_ingest_phase, zadig_phase
 # The scenario families, in the order a run takes them.
 PHASES = {
     "zadig": lambda bench, server, token, ak, sk: zadig_phase(bench, server, token),
+    "dora": lambda bench, server, token, ak, sk: dora_phase(bench, server, token),  # on the zadig phase's runs
     "ingest": lambda bench, server, token, ak, sk: run_ingest_phase(bench, server, token),
     "cdn": lambda bench, server, token, ak, sk: cdn_phase(bench, server, token, ak, sk),
     "scaling": lambda bench, server, token, ak, sk: scaling_phase(bench, server, ak, sk),
