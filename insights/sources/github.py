@@ -82,6 +82,8 @@ def _text(data: dict, key: str, where: str, *, optional: bool = False) -> str | 
     value = data.get(key)
     if value is None and optional:
         return None
+    if isinstance(value, str):
+        value = value.replace("\x00", "")  # the API refuses NUL in any text; GitHub never sends one
     if not isinstance(value, str) or not (value.strip() or optional):
         raise Malformed(f"{where}{key} must be a non-empty string")
     return value
