@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint format venv migrate bench screenshots
+.PHONY: run serve test lint format venv migrate bench screenshots webhook-examples
 
 venv: $(STAMP)
 
@@ -41,7 +41,13 @@ serve: migrate
 	rm -rf "$$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$$PROMETHEUS_MULTIPROC_DIR"; \
 	exec $(BIN)/supervisord --configuration deploy/supervisord.conf $$(test "$$(id -u)" != 0 || echo --user root)
 
+# GitHub's example webhook payloads (@octokit/webhooks-examples, pinned, integrity-checked) into .cache/:
+# tests/sources read them, and skip without them unless INSIGHTS_REQUIRE_WEBHOOK_EXAMPLES=1 (CI).
+webhook-examples: $(STAMP)
+	$(BIN)/python tests/sources/fetch_webhook_examples.py
+
 test: $(STAMP)
+	-$(BIN)/python tests/sources/fetch_webhook_examples.py
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks against PostgreSQL and, for the sustained-ingest scenario, a Celery worker on Redis (bench/run.py;

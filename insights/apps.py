@@ -14,3 +14,6 @@ class InsightsConfig(AppConfig):
         from insights.registrations import register
 
         register()
+
+        # Registers the GitHub webhook mapper (mapping.register("github", ...)).
+        from insights.sources import github  # noqa: F401

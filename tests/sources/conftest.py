@@ -1,4 +1,5 @@
-"""A GitHub-kind source whose mapper is the fake one, and a client that signs what it posts."""
+"""Sources under test: a GitHub-kind source whose mapper is the fake one (the framework's tests), a real
+GitHub source (the mapper's tests), and clients that sign what they post."""
 
 import hashlib
 import hmac
@@ -13,12 +14,16 @@ from insights.sources import mapping, secrets
 from insights.sources.models import Source
 from tests.sources.fake_mapper import FakeMapper
 
-SECRET = "s3cret-for-tests"
+SECRET = GITHUB_SECRET = "s3cret-for-tests"
 _ids = itertools.count(1)
 
 
 def signature(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def body_of(payload) -> bytes:
+    return orjson.dumps(payload)
 
 
 @pytest.fixture
@@ -45,3 +50,31 @@ def post_hook(django_capture_on_commit_callbacks):
             return client.post(f"/hooks/{name}/", body, content_type="application/json", headers=sent)
 
     return post
+
+
+@pytest.fixture
+def github_source(db):
+    return Source.objects.create(name="gh", kind="github", secret=secrets.keep("github", GITHUB_SECRET))
+
+
+class GitHubPoster:
+    """Posts a payload as GitHub would: signed, with its event and a delivery id."""
+
+    def __init__(self, client, capture, name="gh"):
+        self.client, self.capture, self.name = client, capture, name
+
+    def __call__(self, event, payload, delivery=None, *, sign=None, body=None):
+        body = body_of(payload) if body is None else body
+        delivery = delivery or f"delivery-{next(_ids)}"
+        headers = {
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": sign if sign is not None else signature(body),
+        }
+        with self.capture(execute=True):
+            return self.client.post(f"/hooks/{self.name}/", data=body, content_type="application/json", headers=headers)
+
+
+@pytest.fixture
+def post_github(client, github_source, django_capture_on_commit_callbacks):
+    return GitHubPoster(client, django_capture_on_commit_callbacks)
