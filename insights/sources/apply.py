@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from common import metrics
+from common import faults, metrics
 from insights.api.run_items import validate_runs
 from insights.ingest import ingest_workflow_runs
 from insights.models import Environment, Project, Service
@@ -93,6 +93,7 @@ def refold(source: Source, run_key: str) -> bool:
     )
     if item is None:
         return False
+    faults.fold_pause()
     item = {**item, "id": run_id(source, run_key), "created_at": _as_text(item["created_at"])}
     item["jobs"] = [{key: _as_text(value) for key, value in job.items()} for job in item.get("jobs", [])]
     item["commits"] = [{key: _as_text(value) for key, value in c.items()} for c in item.get("commits", [])]
