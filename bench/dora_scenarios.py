@@ -22,11 +22,12 @@ CROSS JOIN LATERAL (VALUES
 ON CONFLICT DO NOTHING
 """
 
-# The rules of README's "DORA metrics", as one statement. Every event of a target (its deployment instants,
-# failed deploy jobs, production rollbacks) is owned by the target's latest deployment instant strictly before
-# it (a window whose frame ends a microsecond back); an instant owning a failure failed, and is restored at
-# the first of its first owned rollback and the next instant. Rework: the previous instant failed, or a
-# hotfix branch. Lead times: each commit's first production deployment minus its earliest committed_at.
+# The rules of README's "DORA metrics", as one statement. Every event of a target (its deployments, failed
+# deploy jobs, production rollbacks) is owned by the target's latest deployment instant strictly before it,
+# and sees the next instant strictly after it (windows whose frames stop a microsecond short). An instant
+# owning a failure failed, and is restored at the first of its first owned rollback and the next instant; a
+# deployment whose owner failed restores it (rework), as does a hotfix branch. Lead times: each commit's first
+# production deployment minus its earliest committed_at.
 SUMMARY_SQL = """
 WITH deploys AS (
     SELECT j.project_id, coalesce(j.service_id, 0) AS service_id, j.environment_id, j.finished_at, j.status,
@@ -36,43 +37,36 @@ WITH deploys AS (
     JOIN insights_workflowrun r ON r.id = j.run_id
     WHERE j.type = 'deploy' AND j.finished_at IS NOT NULL AND j.status IN ('passed', 'failed', 'timeout')
 ), events AS (
-    SELECT DISTINCT project_id, service_id, environment_id, finished_at AS at, 0 AS kind
-    FROM deploys WHERE status = 'passed'
+    SELECT project_id, service_id, environment_id, finished_at AS at,
+           CASE WHEN status = 'passed' THEN 0 ELSE 1 END AS kind, branch
+    FROM deploys
     UNION ALL
-    SELECT project_id, service_id, environment_id, finished_at, 1 FROM deploys WHERE status <> 'passed'
-    UNION ALL
-    SELECT b.project_id, s.id, e.id, b.create_time, 2
+    SELECT b.project_id, s.id, e.id, b.create_time, 2, ''
     FROM insights_rollback b
     JOIN insights_service s ON s.project_id = b.project_id AND s.name = b.service_name
     JOIN insights_environment e ON e.project_id = b.project_id AND e.name = b.env_name AND e.production
     WHERE b.production
 ), owned AS (
-    SELECT *, max(at) FILTER (WHERE kind = 0) OVER (
-        PARTITION BY project_id, service_id, environment_id ORDER BY at
-        RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING) AS owner
+    SELECT *,
+        max(at) FILTER (WHERE kind = 0) OVER (target ORDER BY at
+            RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING) AS owner,
+        min(at) FILTER (WHERE kind = 0) OVER (target ORDER BY at
+            RANGE BETWEEN '1 microsecond' FOLLOWING AND UNBOUNDED FOLLOWING) AS next_at
     FROM events
-), instants AS (
-    SELECT project_id, service_id, environment_id, at,
-           lead(at) OVER (PARTITION BY project_id, service_id, environment_id ORDER BY at) AS next_at
-    FROM events WHERE kind = 0
+    WINDOW target AS (PARTITION BY project_id, service_id, environment_id)
 ), failures AS (
     SELECT project_id, service_id, environment_id, owner AS at, min(at) FILTER (WHERE kind = 2) AS rolled_back_at
     FROM owned WHERE kind > 0 AND owner IS NOT NULL
     GROUP BY project_id, service_id, environment_id, owner
-), judged AS (
-    SELECT i.*, f.at IS NOT NULL AS failed,
-           CASE WHEN f.at IS NOT NULL THEN least(i.next_at, f.rolled_back_at) END AS restored_at,
-           lag(f.at IS NOT NULL) OVER (PARTITION BY i.project_id, i.service_id, i.environment_id ORDER BY i.at)
-               AS prev_failed
-    FROM instants i
-    LEFT JOIN failures f USING (project_id, service_id, environment_id, at)
 ), counted AS (
-    SELECT d.finished_at, j.failed, j.restored_at,
-           coalesce(j.prev_failed, false) OR d.branch LIKE 'hotfix/%%' OR d.branch LIKE 'hotfix-%%' AS rework
-    FROM deploys d
-    JOIN judged j ON j.project_id = d.project_id AND j.service_id = d.service_id
-        AND j.environment_id = d.environment_id AND j.at = d.finished_at
-    WHERE d.status = 'passed' AND d.finished_at >= %(lo)s AND d.finished_at < %(hi)s
+    SELECT o.at, f.at IS NOT NULL AS failed,
+           CASE WHEN f.at IS NOT NULL THEN least(o.next_at, f.rolled_back_at) END AS restored_at,
+           p.at IS NOT NULL OR o.branch LIKE 'hotfix/%%' OR o.branch LIKE 'hotfix-%%' AS rework
+    FROM owned o
+    LEFT JOIN failures f USING (project_id, service_id, environment_id, at)
+    LEFT JOIN failures p ON p.project_id = o.project_id AND p.service_id = o.service_id
+        AND p.environment_id = o.environment_id AND p.at = o.owner
+    WHERE o.kind = 0 AND o.at >= %(lo)s AND o.at < %(hi)s
 ), firsts AS (
     SELECT c.repo, c.sha, min(d.finished_at) AS first_at
     FROM insights_commit c
@@ -90,7 +84,7 @@ WITH deploys AS (
 SELECT (SELECT count(*) FROM counted),
        (SELECT count(*) FILTER (WHERE failed) FROM counted),
        (SELECT count(*) FILTER (WHERE rework) FROM counted),
-       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM restored_at - finished_at))
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM restored_at - at))
         FROM counted WHERE restored_at IS NOT NULL),
        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FROM leads),
        (SELECT count(*) FROM leads)
