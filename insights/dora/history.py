@@ -52,9 +52,16 @@ class Deployment:
     rework: bool = False
 
 
-def rework_branch(branch: str) -> bool:
-    patterns = settings.INSIGHTS_DORA_REWORK_BRANCHES
-    return bool(branch) and any(fnmatchcase(branch, pattern) for pattern in patterns)
+def rework_branches() -> dict[str, bool]:
+    """branch -> whether it matches a rework pattern, filled on first use (branches repeat a lot)."""
+    patterns = tuple(settings.INSIGHTS_DORA_REWORK_BRANCHES)
+
+    class Matches(dict):
+        def __missing__(self, branch: str) -> bool:
+            self[branch] = bool(branch) and any(fnmatchcase(branch, pattern) for pattern in patterns)
+            return self[branch]
+
+    return Matches()
 
 
 def deployments(lo: datetime, hi: datetime, scope: Scope) -> list[Deployment]:
@@ -99,6 +106,7 @@ def deployments(lo: datetime, hi: datetime, scope: Scope) -> list[Deployment]:
     rb_after = edge(rollbacks.filter(create_time__gte=hi), True, _ROLLBACK_TARGET, at=F("create_time"))
     rb_before = edge(rollbacks.filter(create_time__lt=lo), False, _ROLLBACK_TARGET, at=F("create_time"))
 
+    rework_branch = rework_branches()
     by_target: dict[Target, list[Deployment]] = {}
     for d in sorted(found, key=lambda d: d.finished):
         by_target.setdefault(d.target, []).append(d)
@@ -122,7 +130,7 @@ def deployments(lo: datetime, hi: datetime, scope: Scope) -> list[Deployment]:
         prior = dict(zip(instants, [previous_failed, *(failed_at[m] for m in instants[:-1])], strict=True))
         for d in rows:
             d.failed = failed_at[d.finished]
-            d.rework = prior[d.finished] or rework_branch(d.branch)
+            d.rework = prior[d.finished] or rework_branch[d.branch]
             if d.failed:
                 j = bisect_right(rolls, d.finished)
                 ends = [t for t in (rolls[j] if j < len(rolls) else None, nexts[d.finished]) if t]

@@ -42,7 +42,7 @@ def commit_lead_times(lo: datetime, hi: datetime, scope: Scope, per_target: bool
         Job.objects.filter(scope.jobs(), status="passed", finished_at__lt=hi, run__commits__isnull=False)
         .order_by()
         .values(*group)
-        .annotate(first=Min("finished_at"), committed=Subquery(earliest))
+        .annotate(first=Min("finished_at"), committed=Min(Subquery(earliest)))
         .filter(first__gte=lo)
         .values_list(*group, "first", "committed")
     )

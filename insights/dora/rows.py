@@ -25,4 +25,7 @@ def instant(value) -> datetime | None:
         return None
     if not isinstance(value, datetime):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    # psycopg's zone objects make every later comparison call utcoffset(): settle on datetime.UTC once.
+    return value if value.tzinfo is UTC else value.astimezone(UTC)

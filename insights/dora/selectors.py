@@ -10,7 +10,7 @@ restore without a restored failure.
 from datetime import date, timedelta
 
 from insights.dora import history, levels
-from insights.dora.buckets import Grid, median, p90, seconds
+from insights.dora.buckets import INTERVALS, Grid, median, p90, seconds
 from insights.dora.lead_times import commit_lead_times
 from insights.dora.scope import Scope
 
@@ -55,6 +55,10 @@ def _figure(metric: str, rows: list[history.Deployment], leads: list[float]):
 
 def metric_series(metric: str, start: date, end: date, interval: str, scope: Scope) -> list[dict]:
     """GitLab's shape: [{"date": first day of the bucket (clipped to the range), "value"}], ascending."""
+    if metric not in METRICS or interval not in INTERVALS or end < start:
+        raise ValueError(
+            f"metric_series({metric!r}, {start}, {end}, {interval!r}): unknown metric or interval, or end < start"
+        )
     grid = Grid(start, end, interval)
     rows, leads = grid.empty(), grid.empty()
     if metric == "lead_time_for_changes":

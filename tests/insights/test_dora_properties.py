@@ -17,7 +17,10 @@ from fnmatch import fnmatchcase
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from insights.dora import selectors
 from insights.dora.selectors import METRICS, Scope
@@ -388,3 +391,20 @@ def test_the_rows_behind_the_figures_match_the_rules(api_client, seed):
         assert all(same(a, b) for a, b in zip(selectors.lead_times(start, end, scope), leads, strict=True))
         rows = selectors.per_service(start, end, scope)
         assert sum(r["deployments"] for r in rows) == len(want)
+
+
+@given(seed=st.integers(min_value=100, max_value=2**32))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_hypothesis_drawn_histories_match_the_rules(api_client, seed):
+    """The same comparison on histories hypothesis draws (each in a savepoint rolled back afterwards)."""
+    with override_settings(INSIGHTS_TIME_ZONE=ZONES[seed % 2]), transaction.atomic():
+        world = build_world(api_client, seed)
+        scope = random_scope(world)
+        start, end = random_range(world)
+        for metric in METRICS:
+            interval = world.rng.choice(INTERVALS)
+            got = selectors.metric_series(metric, start, end, interval, scope)
+            want = slow_series(world, scope, metric, start, end, interval)
+            assert [p["date"] for p in got] == [p["date"] for p in want]
+            assert all(same(g["value"], w["value"]) for g, w in zip(got, want, strict=True)), (metric, got, want)
+        transaction.set_rollback(True)
