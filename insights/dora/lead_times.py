@@ -11,16 +11,17 @@ Rules (README "DORA metrics" says the same):
 - Per target (the per-service table) the first deployment is the first one to that target.
 
 One statement: production deploy jobs finished before the range ends, joined to their runs' commits,
-grouped by (repo, sha) and kept when the first lies in the range; the earliest commit time is a correlated
-subquery on the (repo, sha) of each group (the sha index). Its cost grows with the history before the range.
+grouped by (repo, sha) and kept when the first lies in the range, joined to every commit's earliest time
+(a second grouping). Its cost grows with the history before the range.
 """
 
 from datetime import datetime
 
-from django.db.models import Min, OuterRef, Subquery
+from django.db import connection
+from django.db.models import F, Min
 
 from insights.dora.buckets import seconds
-from insights.dora.rows import instant, raw_rows
+from insights.dora.rows import instant
 from insights.dora.scope import Scope
 from insights.models import Commit, Job
 
@@ -30,25 +31,35 @@ _PER_TARGET = ("project__key", "service__name", "environment__name")
 def commit_lead_times(lo: datetime, hi: datetime, scope: Scope, per_target: bool = False) -> list[tuple]:
     """(first deployment, lead seconds) of each commit first deployed in [lo, hi); with `per_target`,
     (target, first deployment, lead seconds) of each commit and target first deployed there in it."""
-    earliest = (
-        Commit.objects.filter(repo=OuterRef("run__commits__repo"), sha=OuterRef("run__commits__sha"))
-        .order_by()
-        .values("sha")
-        .annotate(at=Min("committed_at"))
-        .values("at")
-    )
-    group = ("run__commits__repo", "run__commits__sha", *(_PER_TARGET if per_target else ()))
-    query = (
+    # Named columns, so the outer statement can join on them whatever aliases the ORM picks.
+    group = {"c_repo": F("run__commits__repo"), "c_sha": F("run__commits__sha")}
+    if per_target:
+        group.update({f"t_{n}": F(path) for n, path in enumerate(_PER_TARGET)})
+    firsts = (
         Job.objects.filter(scope.jobs(), status="passed", finished_at__lt=hi, run__commits__isnull=False)
         .order_by()
-        .values(*group)
-        .annotate(first=Min("finished_at"), committed=Min(Subquery(earliest)))
+        .values(**group)
+        .annotate(first=Min("finished_at"))
         .filter(first__gte=lo)
-        .values_list(*group, "first", "committed")
+        .values_list(*group, "first")
     )
+    committed = (
+        Commit.objects.order_by()
+        .values("repo", "sha")
+        .annotate(at=Min("committed_at"))
+        .values_list("repo", "sha", "at")
+    )
+    # Two aggregates joined on (repo, sha): the database hashes both, where a correlated subquery looked
+    # up every deployed commit's earliest time one by one.
+    firsts_sql, firsts_params = firsts.query.sql_with_params()
+    committed_sql, committed_params = committed.query.sql_with_params()
+    sql = f"SELECT f.*, c.at FROM ({firsts_sql}) f JOIN ({committed_sql}) c ON c.repo = f.c_repo AND c.sha = f.c_sha"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*firsts_params, *committed_params))
+        rows = cursor.fetchall()
     found = []
-    for *key, first, committed in raw_rows(query):
+    for *key, first, committed_at in rows:
         first = instant(first)
-        lead = seconds(first - instant(committed))
+        lead = seconds(first - instant(committed_at))
         found.append((tuple(key[2:]), first, lead) if per_target else (first, lead))
     return found
