@@ -4,6 +4,7 @@ signals), and the slicing every batched statement uses to stay under a database'
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
+import psycopg
 from django.db import connection
 
 
@@ -49,3 +50,13 @@ def table_count(model) -> tuple[int, bool]:
         if row and row[0] > ESTIMATE_ABOVE:
             return int(row[0]), True
     return model._default_manager.count(), False
+
+
+def binary_rows(sql: str, params: list) -> list[tuple]:
+    """PostgreSQL: all rows of `sql` through a binary-format cursor of Django's connection (and so its
+    transaction). psycopg decodes binary arrays and timestamps in C, where the text format would have
+    PostgreSQL write (and psycopg parse, in Python for Django's time-zone loader) every value as text."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return cursor.fetchall()

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
 
-import psycopg
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import BigIntegerField, Func
@@ -22,6 +21,7 @@ from cdnorigin.minute_blocks import BLOCK
 from cdnorigin.models import OriginRollup, OriginSample
 from cdnorigin.origin_data.plan import MINUTE_BLOCKS, MINUTE_CODES, Plan
 from cdnorigin.origin_data.series import SLOT_BYTES, Series, Slots
+from common.rows import binary_rows
 
 # Rows fetched per round trip when streaming rows (SQLite).
 CHUNK = 20000
@@ -188,16 +188,6 @@ def block_rows(scope: list[int] | None, first: int, end: int) -> list[tuple[int,
     """Per domain, its 5-minute rows in [first, end): their starts, and their minute blocks concatenated
     in that order (BLOCK.size each)."""
     return rollup_arrays("5min", scope, first, end, ("minutes",))
-
-
-def binary_rows(sql: str, params: list) -> list[tuple]:
-    """PostgreSQL: all rows of `sql` through a binary-format cursor of Django's connection (and so its
-    transaction). psycopg decodes binary arrays in C, where the text format would have PostgreSQL write
-    (and psycopg parse) every number as digits and every packed byte as hex."""
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
-        return cursor.fetchall()
 
 
 class EpochSeconds(Func):

@@ -17,11 +17,10 @@ grouped by (repo, sha) and kept when the first lies in the range, joined to ever
 
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import F, Min
 
 from insights.dora.buckets import seconds
-from insights.dora.rows import instant
+from insights.dora.rows import fetch, instant
 from insights.dora.scope import Scope
 from insights.models import Commit, Job
 
@@ -54,9 +53,7 @@ def commit_lead_times(lo: datetime, hi: datetime, scope: Scope, per_target: bool
     firsts_sql, firsts_params = firsts.query.sql_with_params()
     committed_sql, committed_params = committed.query.sql_with_params()
     sql = f"SELECT f.*, c.at FROM ({firsts_sql}) f JOIN ({committed_sql}) c ON c.repo = f.c_repo AND c.sha = f.c_sha"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*firsts_params, *committed_params))
-        rows = cursor.fetchall()
+    rows = fetch(sql, (*firsts_params, *committed_params))
     found = []
     for *key, first, committed_at in rows:
         first = instant(first)
