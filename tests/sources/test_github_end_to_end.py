@@ -7,6 +7,7 @@ import pytest
 from insights import rollup_rebuild
 from insights.models import Environment
 from insights.sources.models import Delivery, Source
+from tests.insights.test_pages import read_csv
 from tests.sources import github_examples
 from tests.sources import github_story as story
 from tests.sources.conftest import body_of, signature
@@ -28,7 +29,7 @@ def sequence():
     ]
 
 
-def test_jobs_deployment_and_push_make_runs_jobs_and_commits(post_github, client, api_client):
+def test_jobs_deployment_and_push_make_runs_jobs_and_commits(post_github, client, api_client, admin_client):
     github_examples.need()
     for number, (event, payload) in enumerate(sequence()):
         response = post_github(event, payload, f"d-{number}")
@@ -79,6 +80,14 @@ def test_jobs_deployment_and_push_make_runs_jobs_and_commits(post_github, client
     day = int(datetime(2021, 8, 5, tzinfo=UTC).timestamp())
     deploy = api_client.get("/openapi/statistics/deploy", {"startDate": day, "endDate": day}).json()
     assert deploy["total"] == 1 and deploy["success"] == 1, deploy
+    # So do the Delivery page's deploy chart (its CSV) and its DORA figures (the production deployment and
+    # the two commits it shipped, from their push).
+    page = {"start": "2021-08-05", "end": "2021-08-05"}
+    rows = read_csv(admin_client.get("/delivery/", {**page, "format": "csv", "chart": "deploy"}))
+    assert [(row["success"], row["total"]) for row in rows] == [("1", "1")]
+    dora = api_client.get("/api/v1/dora/summary", {"start_date": "2021-08-05", "end_date": "2021-08-05"}).json()
+    assert dora["metrics"]["deployment_frequency"]["deployments"] == 1
+    assert dora["metrics"]["lead_time_for_changes"]["commits"] == 2
 
     # Redelivery of every event (same X-GitHub-Delivery) changes nothing.
     before, deliveries = story.stored(), Delivery.objects.count()
