@@ -14,3 +14,5 @@ class InsightsConfig(AppConfig):
         from insights.registrations import register
 
         register()
+
+        from insights.sources import gitlab  # noqa: F401
