@@ -62,3 +62,91 @@ def snapshot(source: Source) -> list:
         key = run.id[len(prefix) :]
         runs.append((key, run.project.key, run.workflow.name, run.status, run.created_at, run.branch, jobs, commits))
     return runs
+
+
+# --- a story: one push, its pipeline (three states) and a production deployment (two states) -------
+
+HEAD = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"  # the documented push's checkout_sha
+
+
+def _build(build_id, stage, name, status, started=None, finished=None, environment=None) -> dict:
+    return {
+        "id": build_id,
+        "stage": stage,
+        "name": name,
+        "status": status,
+        "created_at": "2016-08-12 15:23:28 UTC",
+        "started_at": started,
+        "finished_at": finished,
+        "environment": environment,
+    }
+
+
+PRODUCTION = {"name": "production", "action": "start", "deployment_tier": "production"}
+
+
+def pipeline(status: str, builds: list[dict], finished_at: str | None = None) -> dict:
+    """The documented pipeline example moved to the push's project and head, in another state."""
+    payload = example("pipeline")
+    payload["project"] = example("push")["project"]
+    payload["object_attributes"].update(sha=HEAD, status=status, finished_at=finished_at)
+    payload["commit"] = {**payload["commit"], "id": HEAD, "timestamp": "2012-01-03T23:36:29+02:00"}
+    payload["builds"] = builds
+    return payload
+
+
+def deployment(status: str, at: str) -> dict:
+    """The documented deployment example moved to the push's project and head, to production."""
+    payload = example("deployment")
+    payload["project"] = example("push")["project"]
+    payload.update(
+        status=status,
+        status_changed_at=at,
+        environment="production",
+        environment_tier="production",
+        environment_slug="production",
+        commit_url=f"http://example.com/mike/diaspora/-/commit/{HEAD}",
+    )
+    return payload
+
+
+def story() -> list[tuple[str, dict]]:
+    """(event, payload) in the order GitLab would send them."""
+    build = ("build", "build-image", "success", "2016-08-12 15:24:56 UTC", "2016-08-12 15:25:26 UTC")
+    return [
+        ("Push Hook", example("push")),
+        ("Pipeline Hook", pipeline("pending", [_build(376, "build", "build-image", "pending")])),
+        (
+            "Pipeline Hook",
+            pipeline(
+                "running",
+                [
+                    _build(376, *build),
+                    _build(377, "test", "test-image", "running", "2016-08-12 15:26:12 UTC"),
+                    _build(381, "deploy", "deploy-production", "created", environment=PRODUCTION),
+                ],
+            ),
+        ),
+        (
+            "Pipeline Hook",
+            pipeline(
+                "success",
+                [
+                    _build(376, *build),
+                    _build(377, "test", "test-image", "success", "2016-08-12 15:26:12 UTC", "2016-08-12 15:26:29 UTC"),
+                    _build(
+                        381,
+                        "deploy",
+                        "deploy-production",
+                        "success",
+                        "2016-08-12 15:27:00 UTC",
+                        "2016-08-12 15:28:00 UTC",
+                        PRODUCTION,
+                    ),
+                ],
+                "2016-08-12 15:28:00 UTC",
+            ),
+        ),
+        ("Deployment Hook", deployment("running", "2016-08-12 15:27:00 UTC")),
+        ("Deployment Hook", deployment("success", "2016-08-12 17:28:00 +0200")),
+    ]
