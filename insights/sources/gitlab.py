@@ -78,8 +78,12 @@ def _dict(value: Any, where: str) -> dict:
 
 
 def _text(value: Any, where: str, *, blank_ok: bool = False) -> str:
-    if not isinstance(value, str) or (not blank_ok and not value.strip()):
-        raise Malformed(f"{where} must be a non-empty string" if not blank_ok else f"{where} must be a string")
+    """A string, trimmed and without NUL characters (which the ingest and PostgreSQL refuse)."""
+    if not isinstance(value, str):
+        raise Malformed(f"{where} must be a string")
+    value = value.replace("\x00", "").strip()
+    if not blank_ok and not value:
+        raise Malformed(f"{where} must be a non-empty string")
     return value
 
 
@@ -254,7 +258,7 @@ def _build_rank(build: dict) -> tuple:
 
 
 def _truncate(value: str, limit: int = MAX_TEXT) -> str:
-    return value[:limit]
+    return value[:limit].strip()
 
 
 def _job_of_build(source: Source, build: dict, service: str) -> dict | None:
@@ -368,7 +372,7 @@ class GitLabMapper:
                 found.append((pipeline["path"], pipeline["commit"]))
         return {
             "project": mapping.project_key(source, latest["path"]),
-            "workflow": _truncate(latest["name"].strip()) or "pipeline",
+            "workflow": _truncate(latest["name"]) or "pipeline",
             "status": PIPELINE_STATUS.get(latest["status"], "running"),
             "created_at": min(pipeline["created_at"] for pipeline, _ in states),
             "branch": latest["ref"][:MAX_BRANCH],

@@ -146,12 +146,22 @@ def test_a_body_that_is_not_json_is_refused_with_400(client):
 # --- fuzz: random mutations of the documented examples ---------------------------------------------
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6,
 )
 TIMES = st.sampled_from(
-    ["2016-08-12 15:23:28 UTC", "2021-04-28 21:50:00 +0200", "2011-12-12T14:27:31+02:00", "1970-01-01 00:00:00 UTC"]
+    [
+        "2016-08-12 15:23:28 UTC",
+        "2021-04-28 21:50:00 +0200",
+        "2011-12-12T14:27:31+02:00",
+        "1970-01-01 00:00:00 UTC",
+        "2016-08-12 15:23:28 UTC\x00",
+        "\x00",
+        " \x00 x",
+        " " * 300,
+        "x" * 300,
+    ]
 )
 
 
