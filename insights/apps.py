@@ -15,5 +15,5 @@ class InsightsConfig(AppConfig):
 
         register()
 
-        # Registers the GitHub webhook mapper (mapping.register("github", ...)).
-        from insights.sources import github  # noqa: F401
+        # Registers the sources' mappers (insights.sources.mapping.MAPPERS) by importing them.
+        from insights.sources import github, gitlab  # noqa: F401
