@@ -1,7 +1,7 @@
 """The GitLab mapper: Pipeline, Deployment and Push hooks as runs, deploy jobs and commits (issue 15).
 
 Payloads follow GitLab's "Webhook events" page (docs.gitlab.com/user/project/integrations/webhook_events/);
-the rules decided here are in docs/sources-gitlab.md.
+the rules decided here are in docs/sources.md ("GitLab").
 
 `read` checks every field a fold will use, so a fold never meets a payload it cannot read. A fold picks
 what it keeps by the content of the deliveries (times, then how advanced a status is, then the bytes), never
