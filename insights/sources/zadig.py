@@ -160,6 +160,8 @@ class ZadigMapper:
             if started is None or finished is None:
                 return None  # a counted job needs both times; Zadig gave none
         elif job["status"] == "running":
+            if started is None:
+                return None  # not started yet (created, queued, waiting): recorded once it starts
             if is_final(task.get("status")):
                 job["status"] = "cancelled"  # the task ended before this job did
             else:
