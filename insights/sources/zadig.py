@@ -113,7 +113,9 @@ class ZadigMapper:
     def read(self, event: str, payload) -> Reading:
         task_id = _task_id(payload)
         head = next((sha for repo in _repos(payload) if (sha := _sha(repo.get("commit_id")))), "")
-        occurred = _time(payload.get("end_time")) or _time(payload.get("start_time")) or _time(payload.get("create_time"))
+        occurred = (
+            _time(payload.get("end_time")) or _time(payload.get("start_time")) or _time(payload.get("create_time"))
+        )
         return Reading(
             Delivery.Subject.RUN, run_key(_text(payload["workflow_key"]), task_id), head_sha=head, occurred_at=occurred
         )

@@ -122,6 +122,20 @@ def task(workflow, task_id, status, start, *, sha=SHA_A, jobs=None):
     }
 
 
+# OpenAPIWorkflowV4Task's fields (a listing row)
+BRIEF_FIELDS = (
+    "workflow_key",
+    "workflow_name",
+    "project_key",
+    "task_id",
+    "create_time",
+    "task_creator",
+    "start_time",
+    "end_time",
+    "status",
+)
+
+
 class FakeZadig:
     def __init__(self):
         self.workflows: dict[str, dict[int, dict]] = {}
@@ -178,7 +192,9 @@ class FakeZadig:
             return self._send(handler, 500, {"code": 500, "message": "internal error"})
         path = url.path.rstrip("/")
         if path == "/openapi/projects/project":
-            return self._send(handler, 200, {"total": 1, "projects": [{"project_key": PROJECT, "project_name": "Shop"}]})
+            return self._send(
+                handler, 200, {"total": 1, "projects": [{"project_key": PROJECT, "project_name": "Shop"}]}
+            )
         if path == "/openapi/workflows":
             rows = [
                 {"workflow_key": key, "workflow_name": f"{key} display", "update_by": "dev", "type": "custom"}
@@ -196,10 +212,6 @@ class FakeZadig:
             tasks = sorted(self.workflows.get(parts[4], {}).values(), key=lambda t: -t["task_id"])
             num, size = int(query.get("pageNum", 1)), int(query.get("pageSize", 10))
             page = tasks[(num - 1) * size : num * size]
-            brief = [
-                {k: t[k] for k in ("workflow_key", "workflow_name", "project_key", "task_id", "create_time",
-                                   "task_creator", "start_time", "end_time", "status")}
-                for t in page
-            ]
+            brief = [{key: t[key] for key in BRIEF_FIELDS} for t in page]
             return self._send(handler, 200, {"total": len(tasks), "workflow_tasks": brief})
         return self._send(handler, 404, {"message": "not found"})
