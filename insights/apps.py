@@ -12,6 +12,7 @@ class InsightsConfig(AppConfig):
         # Registers the OpenAPI documentation of the app's API views (drf-spectacular extensions).
         from insights.api import schema  # noqa: F401
         from insights.registrations import register
+        from insights.sources import zadig, zadig_tasks  # noqa: F401
 
         register()
 
