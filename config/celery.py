@@ -44,6 +44,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=37, hour=3),
         "options": {"expires": 3600},
     },
+    # Pulls new and still-running workflow tasks of every enabled Zadig source (insights.sources.zadig_sync).
+    "sync-zadig-sources": {
+        "task": "insights.tasks.sync_zadig_sources",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 270},
+    },
     # Drops origin rows past CDN_RETENTION_DAYS, daily in the quiet hours.
     "purge-expired-origin-data": {
         "task": "cdnorigin.tasks.purge_expired_origin_data",

@@ -12,9 +12,8 @@ class InsightsConfig(AppConfig):
         # Registers the OpenAPI documentation of the app's API views (drf-spectacular extensions).
         from insights.api import schema  # noqa: F401
         from insights.registrations import register
-        from insights.sources import zadig, zadig_tasks  # noqa: F401
 
         register()
 
-        # Registers the sources' mappers (insights.sources.mapping.MAPPERS) by importing them.
-        from insights.sources import github, gitlab  # noqa: F401
+        # Registers the sources' mappers (insights.sources.mapping.MAPPERS) and the Zadig sync task by importing them.
+        from insights.sources import github, gitlab, zadig, zadig_tasks  # noqa: F401

@@ -8,10 +8,11 @@ ZadigTestingJobSpec, ZadigDeployJobPreviewSpec). A task detail is the task's com
 uses the latest one fetched and ignores older ones.
 
 Commits: Zadig's repositories (`types.Repository`) carry commit_id, branch, owner, name, author and
-message, but no commit time, and a run's commits need one (lead time is measured from it). So a commit
-is listed only when its repository entry does carry a time (`committed_at` or `commit_time`, Unix
-seconds or ISO 8601); otherwise it is left out, and the run's head commit is still recorded on the
-delivery (`head_sha`).
+message, but no commit time, which a run's commits need (lead time is measured from it). A repository
+entry that carries one (`committed_at` or `commit_time`, Unix seconds or ISO 8601) gives it; otherwise the
+task's creation time stands in: the latest the commit can have been made. DORA takes the earliest time
+stored for a repo and sha, so the same commit arriving from a GitHub or GitLab push corrects it; from Zadig
+alone, a lead time runs from the first task that built the commit.
 """
 
 import re
@@ -140,7 +141,7 @@ class ZadigMapper:
             "created_at": created,
             "branch": next((_text(r.get("branch"), 255) for r in repos if _text(r.get("branch"))), ""),
             "jobs": [job for stage, raw in _jobs_of(task) if (job := self.job(source, task, stage, raw))],
-            "commits": self.commits(repos),
+            "commits": self.commits(repos, created),
         }
         return run
 
@@ -196,11 +197,11 @@ class ZadigMapper:
             job["service"] = service
         return job
 
-    def commits(self, repos: list[dict]) -> list[dict]:
+    def commits(self, repos: list[dict], created) -> list[dict]:
         commits, seen = [], set()
         for repo in repos:
             sha = _sha(repo.get("commit_id"))
-            committed_at = _commit_time(repo)
+            committed_at = _commit_time(repo) or created
             name = "/".join(part for part in (_text(repo.get("repo_owner")), _text(repo.get("repo_name"))) if part)
             if not sha or committed_at is None or not name or (name, sha) in seen:
                 continue

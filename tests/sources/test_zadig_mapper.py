@@ -53,6 +53,12 @@ def test_the_latest_fetched_detail_wins_and_freestyle_follows_the_job_type_rules
     assert run["commits"] == []
 
 
+def test_a_repository_without_a_commit_time_gives_its_commit_at_the_task_creation():
+    run = fold(Source(name="z", kind="zadig"), task("ci", 1, "passed", T0))
+    created = datetime.fromtimestamp(task("ci", 1, "passed", T0)["create_time"], UTC)
+    assert [(c["sha"], c["repo"], c["committed_at"]) for c in run["commits"]] == [(SHA_A, "acme/web-shop", created)]
+
+
 def test_a_repository_with_a_commit_time_gives_a_commit():
     detail = task("ci", 1, "passed", T0)
     detail["stages"][0]["jobs"][0]["spec"]["repos"][0]["commit_time"] = T0 - 600

@@ -80,8 +80,8 @@ def test_a_sync_makes_runs_jobs_and_the_statistics_count_them(zadig, sleeps, api
     assert jobs["unit"].test_module == "unit-tests"
     assert jobs["deploy-prod"].environment.name == "prod" and jobs["deploy-prod"].service.name == "web"
     assert Environment.objects.get(project__key=PROJECT, name="prod").production is True
-    # Zadig gives no commit time: no commits, but the head commit is on the delivery.
-    assert not run.commits.exists()
+    # Zadig gives no commit time: the repos' commits are on the run at the task's creation (an upper bound).
+    assert [(c.sha, c.committed_at) for c in run.commits.all()] == [(SHA_B, run.created_at)]
     assert set(Delivery.objects.values_list("head_sha", flat=True)) == {SHA_A, SHA_B}
     assert set(Delivery.objects.values_list("state", flat=True)) == {"applied"}
     # nothing secret is stored
