@@ -22,10 +22,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import orjson
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -228,6 +229,28 @@ class SourceSync:
         return reports
 
 
+SYNC_LOCK_NAMESPACE = 0x1D6
+
+
+@contextmanager
+def _only_sync(source: Source):
+    """One sync of a source at a time (beat and a manual `sync_zadig` may overlap): two would each move the
+    cursor from what they read, and the later write could set it back. A PostgreSQL session lock; SQLite
+    runs one process."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SYNC_LOCK_NAMESPACE, source.pk])
+        alone = cursor.fetchone()[0]
+    try:
+        yield alone
+    finally:
+        if alone:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SYNC_LOCK_NAMESPACE, source.pk])
+
+
 def client_for(source: Source, **options) -> ZadigClient | None:
     token = secrets.decrypt(source.secret)
     if not token or not source.url:
@@ -255,7 +278,11 @@ def sync_zadig(
             _record_error(source, message)
             reports.append(WorkflowReport(source.name, "*", error=message))
             continue
-        reports.extend(SourceSync(source, client, budget, progress).run())
+        with _only_sync(source) as alone:
+            if not alone:
+                reports.append(WorkflowReport(source.name, "*", error="already being synced by another process"))
+                continue
+            reports.extend(SourceSync(source, client, budget, progress).run())
         if budget.left <= 0:
             break
     return reports

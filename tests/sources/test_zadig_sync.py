@@ -4,14 +4,16 @@ OpenAPI structs named there): runs, jobs, commits, the cursor, backoff, errors a
 from datetime import UTC, datetime
 from io import StringIO
 
+import psycopg
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from insights import rollup_rebuild
 from insights.models import Environment, Job, Project, WorkflowRun
 from insights.sources import secrets
 from insights.sources.models import Delivery, Source
-from insights.sources.zadig_sync import sync_zadig
+from insights.sources.zadig_sync import SYNC_LOCK_NAMESPACE, sync_zadig
 
 from .zadig_fake import PROJECT, SHA_A, SHA_B, TOKEN, FakeZadig, task
 
@@ -243,3 +245,25 @@ def test_the_beat_task_syncs(zadig):
     make_source(zadig)
     assert sync_zadig_sources.run() == 1
     assert WorkflowRun.objects.count() == 1
+
+
+def test_a_source_already_being_synced_is_skipped_not_synced_twice(zadig, sleeps):
+    if connection.vendor != "postgresql":
+        pytest.skip("the sync lock is PostgreSQL's")
+    zadig.add(task("ci", 1, "passed", T0))
+    source = make_source(zadig)
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+    )
+    try:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [SYNC_LOCK_NAMESPACE, source.pk])
+        [report] = sync(sleeps)
+        assert report.error == "already being synced by another process"
+        assert not Delivery.objects.exists() and zadig.requests == []
+    finally:
+        other.close()
+    assert sync(sleeps) and Delivery.objects.exists(), "once the other sync ends, the next one runs"
