@@ -25,16 +25,20 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 MAX_RETRIES = 5
 RETRY_BACKOFF_MAX_SECONDS = 60
+# What every task that writes shares: transient database errors retried with backoff and jitter.
+RETRIED = {
+    "ignore_result": True,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "max_retries": MAX_RETRIES,
+    "retry_backoff": True,
+    "retry_backoff_max": RETRY_BACKOFF_MAX_SECONDS,
+    "retry_jitter": True,
+}
 
 
 @shared_task(
     name="insights.tasks.recompute_dirty_job_days",
-    ignore_result=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    max_retries=MAX_RETRIES,
-    retry_backoff=True,
-    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
+    **RETRIED,
 )
 def recompute_dirty_job_days(limit: int | None = None) -> int:
     """Recompute the daily job rollup buckets marked dirty (scheduled on commit by every writer)."""
@@ -51,12 +55,7 @@ def recompute_dirty_job_days(limit: int | None = None) -> int:
 
 @shared_task(
     name="insights.tasks.apply_delivery",
-    ignore_result=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    max_retries=MAX_RETRIES,
-    retry_backoff=True,
-    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
+    **RETRIED,
 )
 def apply_delivery(pk: int) -> str | None:
     """Apply one stored webhook delivery (queued on commit by the hook that stored it)."""

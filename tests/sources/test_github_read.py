@@ -10,6 +10,7 @@ from insights.sources.mapping import Malformed, mapper_for
 from insights.sources.models import Delivery, Source
 from tests.sources import github_examples
 from tests.sources.conftest import body_of
+from tests.sources.payload_paths import paths as payload_paths
 
 pytestmark = pytest.mark.django_db
 
@@ -123,16 +124,6 @@ def test_a_payload_that_is_not_an_object_is_refused(post_github, body):
 # --- fuzz: random mutations of real examples ---------------------------------------------------------
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
-
-
 JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
@@ -151,7 +142,7 @@ def mutated_examples(draw):
     event, payload = draw(st.sampled_from(all_examples))
     payload = copy.deepcopy(payload)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        paths = [path for path in _paths(payload) if path]
+        paths = [path for path in payload_paths(payload) if path]
         if not paths:
             break
         path = draw(st.sampled_from(paths))

@@ -17,6 +17,7 @@ from insights.sources.gitlab import GitLabMapper, parse_time
 from insights.sources.mapping import Malformed
 from insights.sources.models import Delivery, Source
 from tests.sources.gitlab_helpers import EVENTS, example, make_source, post
+from tests.sources.payload_paths import paths as payload_paths
 
 MAPPER = GitLabMapper()
 
@@ -165,22 +166,12 @@ TIMES = st.sampled_from(
 )
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
-
-
 @st.composite
 def mutated(draw):
     name = draw(st.sampled_from(sorted(EVENTS)))
     payload = example(name)
     for _ in range(draw(st.integers(1, 4))):
-        paths = [path for path in _paths(payload) if path]
+        paths = [path for path in payload_paths(payload) if path]
         if not paths:
             break
         path = draw(st.sampled_from(paths))
