@@ -65,6 +65,12 @@ DELIVERIES_APPLIED = Counter(
     "Stored deliveries applied to runs, by source kind and outcome (applied, failed).",
     ["kind", "outcome"],
 )
+SOURCE_SYNCS = Counter(
+    "insights_source_sync_tasks_total",
+    "Task details a pulled source (Zadig) fetched, by source and outcome (stored: new or changed; unchanged), "
+    "and workflows whose sync stopped on an error (outcome error).",
+    ["source", "outcome"],
+)
 THROTTLED = Counter(
     "insights_cdn_throttled_total", "DescribeCdnOriginData requests refused with 429 FlowLimitExceeded."
 )
@@ -106,6 +112,13 @@ def webhook_delivery(source: str, outcome: str) -> None:
 
 def delivery_applied(kind: str, outcome: str) -> None:
     DELIVERIES_APPLIED.labels(kind, outcome).inc()
+
+
+def source_synced(source: str, stored: int, unchanged: int, failed: bool) -> None:
+    SOURCE_SYNCS.labels(source, "stored").inc(stored)
+    SOURCE_SYNCS.labels(source, "unchanged").inc(unchanged)
+    if failed:
+        SOURCE_SYNCS.labels(source, "error").inc()
 
 
 def ingest_rows(kind: str, outcome: str, count: int) -> None:

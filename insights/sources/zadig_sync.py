@@ -30,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common import metrics
 from insights.sources import apply, secrets
 from insights.sources import zadig as zadig_mapper
 from insights.sources.mapping import Malformed
@@ -271,6 +272,15 @@ def sync_zadig(
         sources = sources.filter(name=source_name)
     budget = Budget(max(0, int(max_tasks)))
     reports: list[WorkflowReport] = []
+    try:
+        _sync_sources(sources, budget, reports, sleep, progress, client_options)
+    finally:
+        for report in reports:
+            metrics.source_synced(report.source, report.stored, report.duplicates, bool(report.error))
+    return reports
+
+
+def _sync_sources(sources, budget, reports, sleep, progress, client_options) -> None:
     for source in sources.order_by("name"):
         client = client_for(source, sleep=sleep, **(client_options or {}))
         if client is None:
@@ -285,4 +295,3 @@ def sync_zadig(
             reports.extend(SourceSync(source, client, budget, progress).run())
         if budget.left <= 0:
             break
-    return reports

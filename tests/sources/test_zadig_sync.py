@@ -267,3 +267,17 @@ def test_a_source_already_being_synced_is_skipped_not_synced_twice(zadig, sleeps
     finally:
         other.close()
     assert sync(sleeps) and Delivery.objects.exists(), "once the other sync ends, the next one runs"
+
+
+def test_a_sync_is_counted_for_prometheus(zadig, sleeps):
+    from common.metrics import SOURCE_SYNCS
+
+    def count(outcome):
+        return SOURCE_SYNCS.labels("zadig-main", outcome)._value.get()
+
+    zadig.add(task("ci", 1, "passed", T0))
+    make_source(zadig)
+    before = count("stored"), count("unchanged")
+    sync(sleeps)
+    sync(sleeps)
+    assert (count("stored") - before[0], count("unchanged") - before[1]) == (1, 0), "a second sync fetches nothing"
