@@ -27,9 +27,9 @@ from insights.models import Commit, Job
 _PER_TARGET = ("project__key", "service__name", "environment__name")
 
 
-def commit_lead_times(lo: datetime, hi: datetime, scope: Scope, per_target: bool = False) -> list[tuple]:
-    """(first deployment, lead seconds) of each commit first deployed in [lo, hi); with `per_target`,
-    (target, first deployment, lead seconds) of each commit and target first deployed there in it."""
+def _first_deployments(lo: datetime, hi: datetime, scope: Scope, per_target: bool) -> list[tuple]:
+    """Rows (repo, sha, *target if `per_target`, first deployment, earliest committed_at) of each commit (and
+    target) first deployed in [lo, hi); the instants as aware UTC datetimes."""
     # Named columns, so the outer statement can join on them whatever aliases the ORM picks.
     group = {"c_repo": F("run__commits__repo"), "c_sha": F("run__commits__sha")}
     if per_target:
@@ -53,10 +53,24 @@ def commit_lead_times(lo: datetime, hi: datetime, scope: Scope, per_target: bool
     firsts_sql, firsts_params = firsts.query.sql_with_params()
     committed_sql, committed_params = committed.query.sql_with_params()
     sql = f"SELECT f.*, c.at FROM ({firsts_sql}) f JOIN ({committed_sql}) c ON c.repo = f.c_repo AND c.sha = f.c_sha"
-    rows = fetch(sql, (*firsts_params, *committed_params))
+    return [(*key, instant(first), instant(at)) for *key, first, at in fetch(sql, (*firsts_params, *committed_params))]
+
+
+def commit_lead_times(lo: datetime, hi: datetime, scope: Scope, per_target: bool = False) -> list[tuple]:
+    """(first deployment, lead seconds) of each commit first deployed in [lo, hi); with `per_target`,
+    (target, first deployment, lead seconds) of each commit and target first deployed there in it."""
     found = []
-    for *key, first, committed_at in rows:
-        first = instant(first)
-        lead = seconds(first - instant(committed_at))
+    for *key, first, committed_at in _first_deployments(lo, hi, scope, per_target):
+        lead = seconds(first - committed_at)
         found.append((tuple(key[2:]), first, lead) if per_target else (first, lead))
     return found
+
+
+def commit_changes(lo: datetime, hi: datetime, scope: Scope) -> list[tuple]:
+    """(repo, sha, earliest committed_at, first deployment, lead seconds) of each commit first deployed in
+    [lo, hi), ordered by first deployment, repo, sha: the rows `commit_lead_times` reduces to pairs."""
+    rows = [
+        (repo, sha, committed_at, first, seconds(first - committed_at))
+        for repo, sha, first, committed_at in _first_deployments(lo, hi, scope, per_target=False)
+    ]
+    return sorted(rows, key=lambda row: (row[3], row[0], row[1]))

@@ -1,4 +1,4 @@
-"""Query strings of `/api/v1/dora/metrics` and `/api/v1/dora/summary`, parsed into selector arguments.
+"""Query strings of `/api/v1/dora/` (metrics, summary, deployments, changes), parsed into selector arguments.
 
 Every mistake is a 400 in the `/api/v1/` shape, `{"<parameter>": ["<message>"]}`, before any database work.
 Decisions (docs/api/dora.md says the same):

@@ -9,6 +9,7 @@ from common.api.schema import FILTER_ERRORS, TOKEN_NOTE, DetailErrorSerializer, 
 from insights.dora.buckets import INTERVALS
 from insights.dora.params import MAX_RANGE_DAYS
 from insights.dora.selectors import METRICS
+from insights.dora.serializers import DoraChangeSerializer, DoraDeploymentSerializer
 
 
 class DoraPointSerializer(serializers.Serializer):
@@ -102,6 +103,8 @@ ERRORS = {
     400: FILTER_ERRORS,
     401: OpenApiResponse(DetailErrorSerializer, description="Missing, unknown or revoked token."),
 }
+LIST_ERRORS = {**ERRORS, 404: OpenApiResponse(DetailErrorSerializer, description="`page` is past the last page.")}
+PAGED = "Paged with `?page=` and `?page_size=` (at most 1000)."
 RULES = "The rules of each metric are in the DORA metrics section of the README and in the API guide."
 
 document_viewset(
@@ -135,5 +138,31 @@ document_viewset(
         parameters=RANGE,
         request=None,
         responses={200: DoraSummarySerializer, **ERRORS},
+    ),
+)
+document_viewset(
+    "insights.dora.views.DoraDeploymentsView",
+    extend_schema(
+        tags=["dora"],
+        summary="The production deployments behind the figures",
+        description="Every production deployment of the range, oldest first, with whether it failed, when it was "
+        "restored and whether it was rework: the rows behind deployment frequency, change failure rate, time to "
+        f"restore and rework rate (the count is the summary's deployments). {PAGED} {RULES} {TOKEN_NOTE}",
+        parameters=RANGE,
+        request=None,
+        responses={200: DoraDeploymentSerializer(many=True), **LIST_ERRORS},
+    ),
+)
+document_viewset(
+    "insights.dora.views.DoraChangesView",
+    extend_schema(
+        tags=["dora"],
+        summary="The commits behind lead time for changes",
+        description="Every commit (repo and sha) first deployed to production in the range, with its earliest "
+        "commit time, its first deployment and its lead time, ordered by first deployment, repo, sha: the rows "
+        f"behind lead time for changes (the count is the summary's commits). {PAGED} {RULES} {TOKEN_NOTE}",
+        parameters=RANGE,
+        request=None,
+        responses={200: DoraChangeSerializer(many=True), **LIST_ERRORS},
     ),
 )

@@ -11,10 +11,10 @@ from datetime import date, timedelta
 
 from insights.dora import history, levels
 from insights.dora.buckets import INTERVALS, Grid, median, p90, seconds
-from insights.dora.lead_times import commit_lead_times
+from insights.dora.lead_times import commit_changes, commit_lead_times
 from insights.dora.scope import Scope
 
-__all__ = ["METRICS", "Scope", "deployments", "lead_times", "metric_series", "per_service", "summary"]
+__all__ = ["METRICS", "Scope", "changes", "deployments", "lead_times", "metric_series", "per_service", "summary"]
 
 METRICS = (
     "deployment_frequency",
@@ -163,6 +163,16 @@ def lead_times(start: date, end: date, scope: Scope) -> list[float]:
     """The lead time in seconds of every commit first deployed in the range (the distribution)."""
     grid = Grid(start, end, "all")
     return sorted(lead for _, lead in commit_lead_times(grid.lo, grid.hi, scope))
+
+
+def changes(start: date, end: date, scope: Scope) -> list[dict]:
+    """Each commit (repo, sha) first deployed in the range, with its earliest commit time and lead time,
+    ordered by first deployment, repo, sha: the rows behind the range's lead time for changes."""
+    grid = Grid(start, end, "all")
+    return [
+        {"repo": repo, "sha": sha, "committed_at": committed_at, "first_deployed_at": first, "lead_time_seconds": lead}
+        for repo, sha, committed_at, first, lead in commit_changes(grid.lo, grid.hi, scope)
+    ]
 
 
 def per_service(start: date, end: date, scope: Scope) -> list[dict]:
