@@ -71,16 +71,19 @@ def deployments(lo: datetime, hi: datetime, scope: Scope) -> list[Deployment]:
 
     found: list[Deployment] = []
     failures: dict[Target, list[datetime]] = {}
+    # A year holds a few hundred targets and branches over a hundred thousand rows: one object each.
+    shared: dict = {}
     for project, service, env, status, finished, run_id, branch in raw_rows(
         jobs.filter(finished_at__gte=lo, finished_at__lt=hi).values_list(
             *_TARGET, "status", "finished_at", "run_id", "run__branch"
         )
     ):
         finished = instant(finished)
+        target = shared.setdefault((project, service, env), (project, service, env))
         if status == PASSED:
-            found.append(Deployment((project, service, env), finished, run_id, branch))
+            found.append(Deployment(target, finished, run_id, shared.setdefault(branch, branch)))
         else:
-            failures.setdefault((project, service, env), []).append(finished)
+            failures.setdefault(target, []).append(finished)
     if not found:
         return []
     targets = {d.target for d in found}

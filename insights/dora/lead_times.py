@@ -15,6 +15,7 @@ grouped by (repo, sha) and kept when the first lies in the range, joined to ever
 (a second grouping). Its cost grows with the history before the range.
 """
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import F, Min
@@ -27,7 +28,7 @@ from insights.models import Commit, Job
 _PER_TARGET = ("project__key", "service__name", "environment__name")
 
 
-def _first_deployments(lo: datetime, hi: datetime, scope: Scope, per_target: bool) -> list[tuple]:
+def _first_deployments(lo: datetime, hi: datetime, scope: Scope, per_target: bool) -> Iterator[tuple]:
     """Rows (repo, sha, *target if `per_target`, first deployment, earliest committed_at) of each commit (and
     target) first deployed in [lo, hi); the instants as aware UTC datetimes."""
     # Named columns, so the outer statement can join on them whatever aliases the ORM picks.
@@ -53,7 +54,8 @@ def _first_deployments(lo: datetime, hi: datetime, scope: Scope, per_target: boo
     firsts_sql, firsts_params = firsts.query.sql_with_params()
     committed_sql, committed_params = committed.query.sql_with_params()
     sql = f"SELECT f.*, c.at FROM ({firsts_sql}) f JOIN ({committed_sql}) c ON c.repo = f.c_repo AND c.sha = f.c_sha"
-    return [(*key, instant(first), instant(at)) for *key, first, at in fetch(sql, (*firsts_params, *committed_params))]
+    for *key, first, at in fetch(sql, (*firsts_params, *committed_params)):
+        yield (*key, instant(first), instant(at))
 
 
 def commit_lead_times(lo: datetime, hi: datetime, scope: Scope, per_target: bool = False) -> list[tuple]:

@@ -5,27 +5,33 @@ per value) was most of their cost. The ORM still writes the SQL (both vendors); 
 what SQLite hands over (naive UTC, or text for an aggregate) an aware UTC datetime.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import psycopg
 from django.db import connection
 
-from common.rows import binary_rows
 
-
-def raw_rows(queryset) -> list[tuple]:
+def raw_rows(queryset) -> Iterator[tuple]:
     """The rows of a values_list queryset, in its column order, with unconverted values."""
     sql, params = queryset.query.sql_with_params()
     return fetch(sql, params)
 
 
-def fetch(sql: str, params) -> list[tuple]:
-    """All rows of `sql`; on PostgreSQL in binary, where psycopg decodes timestamps in C (Django's text
-    loader for them is Python, and was most of a year's summary)."""
+def fetch(sql: str, params) -> Iterator[tuple]:
+    """The rows of `sql`, made into Python values one at a time as they are iterated: a year holds a few
+    hundred thousand, and a list of them all beside what the caller builds was most of a worker's memory
+    peak. On PostgreSQL in binary, where psycopg decodes timestamps in C (Django's text loader for them is
+    Python, and was most of a year's summary)."""
     if connection.vendor == "postgresql":
-        return binary_rows(sql, list(params))
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, list(params), binary=True)
+            yield from cursor
+        return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        yield from cursor
 
 
 def instant(value) -> datetime | None:
