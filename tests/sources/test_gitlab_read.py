@@ -13,7 +13,8 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from insights.sources.gitlab import GitLabMapper, parse_time
+from insights.sources.gitlab import GitLabMapper
+from insights.sources.gitlab_payloads import parse_time
 from insights.sources.mapping import Malformed
 from insights.sources.models import Delivery, Source
 from tests.sources.gitlab_helpers import EVENTS, example, make_source, post
