@@ -52,11 +52,17 @@ def table_count(model) -> tuple[int, bool]:
     return model._default_manager.count(), False
 
 
+def binary_iter(sql: str, params: list) -> Iterator[tuple]:
+    """`binary_rows`, made into Python values one row at a time as they are iterated (psycopg holds the
+    result in C): for results too big to keep as a list beside what the caller builds from them."""
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        yield from cursor
+
+
 def binary_rows(sql: str, params: list) -> list[tuple]:
     """PostgreSQL: all rows of `sql` through a binary-format cursor of Django's connection (and so its
     transaction). psycopg decodes binary arrays and timestamps in C, where the text format would have
     PostgreSQL write (and psycopg parse, in Python for Django's time-zone loader) every value as text."""
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, binary=True)
-        return cursor.fetchall()
+    return list(binary_iter(sql, params))

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from common.admin import ReadOnlyAdmin
 from insights.sources import secrets
-from insights.sources.apply import apply_delivery
+from insights.sources.apply import apply_again
 from insights.sources.models import Delivery, Source
 from insights.sources.services import hook_url
 
@@ -80,12 +80,6 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Apply again (failed ones included)")
     def apply_again(self, request, queryset):
-        ids = list(queryset.exclude(state=Delivery.State.IGNORED).values_list("pk", flat=True))
-        Delivery.objects.filter(pk__in=ids).update(state=Delivery.State.PENDING, error="")
-        done, states = set(), {}
-        for pk in ids:
-            state = apply_delivery(pk, done=done)
-            if state:
-                states[state] = states.get(state, 0) + 1
+        states = apply_again(queryset)
         summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items())) or "nothing applied"
         messages.info(request, f"Applied again: {summary}.")

@@ -8,8 +8,9 @@ what SQLite hands over (naive UTC, or text for an aggregate) an aware UTC dateti
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import psycopg
 from django.db import connection
+
+from common.rows import binary_iter
 
 
 def raw_rows(queryset) -> Iterator[tuple]:
@@ -24,10 +25,7 @@ def fetch(sql: str, params) -> Iterator[tuple]:
     peak. On PostgreSQL in binary, where psycopg decodes timestamps in C (Django's text loader for them is
     Python, and was most of a year's summary)."""
     if connection.vendor == "postgresql":
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, list(params), binary=True)
-            yield from cursor
+        yield from binary_iter(sql, list(params))
         return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -139,8 +139,7 @@ def apply_delivery(pk: int, done: set | None = None) -> str | None:
         except Exception as exc:  # a mapper's bug or a refused run: recorded, replayable
             reason = _reason(exc)
             delivery.state, delivery.error = Delivery.State.FAILED, reason
-            now = timezone.now()
-            Source.objects.filter(pk=source.pk).update(last_error=reason, last_error_at=now)
+            source.record_error(reason)
             logger.warning(
                 "webhook delivery failed to apply",
                 extra={"source": source.name, "delivery": delivery.delivery_id, "event": delivery.event},
@@ -165,7 +164,13 @@ def apply_pending(limit: int = 500, older_than_seconds: int = 30) -> int:
 
 def replay(source: Source, since: datetime, progress=None) -> dict[str, int]:
     """Apply again every delivery of `source` received since `since` (failed ones included), each run once."""
-    rows = Delivery.objects.filter(source=source, received_at__gte=since).exclude(state=Delivery.State.IGNORED)
+    return apply_again(Delivery.objects.filter(source=source, received_at__gte=since), progress)
+
+
+def apply_again(deliveries, progress=None) -> dict[str, int]:
+    """Apply the deliveries of a queryset again, failed ones included, folding each run once; their count by
+    the state each ends in (`replay_deliveries` and the admin's action)."""
+    rows = deliveries.exclude(state=Delivery.State.IGNORED)
     ids = list(rows.order_by("id").values_list("pk", flat=True))
     Delivery.objects.filter(pk__in=ids).update(state=Delivery.State.PENDING, error="")
     done, states = set(), {}

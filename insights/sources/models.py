@@ -78,6 +78,11 @@ class Source(models.Model):
     def __str__(self):
         return f"{self.name} ({self.kind})"
 
+    def record_error(self, message: str, **counts) -> None:
+        """Keep `message` (one line, at most 500 characters) as the source's last error, with `counts` (F()
+        increments) in the same UPDATE: what the admin index shows for every kind of failure."""
+        Source.objects.filter(pk=self.pk).update(last_error=message[:500], last_error_at=timezone.now(), **counts)
+
     def is_production(self, environment: str) -> bool:
         return fnmatch.fnmatch(environment.lower(), (self.environment_pattern or DEFAULT_ENVIRONMENT_PATTERN).lower())
 

@@ -11,7 +11,6 @@ import orjson
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from common import metrics
 from insights.sources import verify
@@ -33,9 +32,7 @@ NOT_FOUND = Outcome(404, {"detail": "Not found."}, "not_found")
 
 
 def _refuse(source: Source, status: int, message: str, label: str, **headers) -> Outcome:
-    Source.objects.filter(pk=source.pk).update(
-        refused_count=F("refused_count") + 1, last_error=message[:500], last_error_at=timezone.now()
-    )
+    source.record_error(message, refused_count=F("refused_count") + 1)
     logger.warning("webhook delivery refused", extra={"source": source.name, "status": status, "reason": label})
     return Outcome(status, {"detail": message}, label, headers)
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 import orjson
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from common import metrics
 from insights.sources import apply, secrets
@@ -90,7 +89,7 @@ def sanitized(value):
 
 
 def _record_error(source: Source, message: str) -> None:
-    Source.objects.filter(pk=source.pk).update(last_error=message[:500], last_error_at=timezone.now())
+    source.record_error(message)
     logger.warning("zadig sync error", extra={"source": source.name, "error": message[:500]})
 
 

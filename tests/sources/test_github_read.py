@@ -10,7 +10,7 @@ from insights.sources.mapping import Malformed, mapper_for
 from insights.sources.models import Delivery, Source
 from tests.sources import github_examples
 from tests.sources.conftest import body_of
-from tests.sources.payload_paths import paths as payload_paths
+from tests.sources.payload_paths import mutate
 
 pytestmark = pytest.mark.django_db
 
@@ -141,18 +141,7 @@ def mutated_examples(draw):
     all_examples = [(event, p) for event in github_examples.EVENTS for _n, p in github_examples.examples(event)]
     event, payload = draw(st.sampled_from(all_examples))
     payload = copy.deepcopy(payload)
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        paths = [path for path in payload_paths(payload) if path]
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        parent = payload
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(JSON_VALUES)
+    mutate(draw, payload, draw(st.integers(min_value=1, max_value=3)), JSON_VALUES)
     return event, payload
 
 

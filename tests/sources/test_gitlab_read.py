@@ -18,7 +18,7 @@ from insights.sources.gitlab_payloads import parse_time
 from insights.sources.mapping import Malformed
 from insights.sources.models import Delivery, Source
 from tests.sources.gitlab_helpers import EVENTS, example, make_source, post
-from tests.sources.payload_paths import paths as payload_paths
+from tests.sources.payload_paths import mutate
 
 MAPPER = GitLabMapper()
 
@@ -171,18 +171,7 @@ TIMES = st.sampled_from(
 def mutated(draw):
     name = draw(st.sampled_from(sorted(EVENTS)))
     payload = example(name)
-    for _ in range(draw(st.integers(1, 4))):
-        paths = [path for path in payload_paths(payload) if path]
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        parent = payload
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(JSON_VALUES | TIMES)
+    mutate(draw, payload, draw(st.integers(1, 4)), JSON_VALUES | TIMES)
     return name, payload
 
 
